@@ -1,0 +1,18 @@
+"""Shared test configuration: Hypothesis profiles and common fixtures."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+# ``ci`` is the default: derandomized, so every run draws the same examples, no deadline
+# (numba compiles on first call), no example database written to the checkout.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.load_profile(os.environ.get("LEARNWIN_HYPOTHESIS_PROFILE", "ci"))
