@@ -1,0 +1,55 @@
+"""Gated recurrences: cells, transport, effective learning rates, envelopes and their laws.
+
+Modules
+-------
+cells
+    ConstGate, SharedGate, DiagGate, GRU and LSTM: parameters (seeded or PyTorch-layout),
+    numba forward passes with NumPy references, Jacobians.
+kernels
+    The numba kernels (forward passes, per-lag transport), parallel over sequences.
+init
+    Gate spectra for seeded initialisers, chrono initialisation.
+transport
+    Exact, diagonal-product, first- and zeroth-order per-lag transport.
+envelope
+    Effective learning rates (SGD, Adam-like) and the envelope f(l), in log space.
+fit
+    Least-squares fits of the five envelope laws, AIC/BIC model choice.
+diagnostics
+    The checks C6-C9 of THEORY.md as functions returning plain data.
+
+Examples
+--------
+>>> from verify import recurrences as rec
+>>> net = rec.GRU.init(hidden=8, inputs=2, spectrum=rec.Chrono(t_max=50), seed=0)
+>>> x = rec.random_inputs(batch=2, steps=20, inputs=2, seed=1)
+>>> rec.envelope(net, x, max_lag=10).shape
+(11,)
+"""
+
+from .cells import GRU, LSTM, Cell, ConstGate, DiagGate, SharedGate, Trajectory
+from .envelope import EnvelopeResult, envelope, log_envelope, measure_envelope, unit_rates
+from .init import Chrono, make_spectrum, random_inputs
+from .transport import ORDERS, Transport, transport, transport_reference
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "ORDERS",
+    "Cell",
+    "Chrono",
+    "ConstGate",
+    "DiagGate",
+    "EnvelopeResult",
+    "SharedGate",
+    "Trajectory",
+    "Transport",
+    "envelope",
+    "log_envelope",
+    "make_spectrum",
+    "measure_envelope",
+    "random_inputs",
+    "transport",
+    "transport_reference",
+    "unit_rates",
+]

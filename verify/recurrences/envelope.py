@@ -1,0 +1,149 @@
+"""Effective learning rates and the envelope ``f(l)``.
+
+``mu^(q)_{t,l} = Lambda^(q) Gamma^(q)_{t,l}``, with ``Lambda = eta`` for SGD and, for Adam-like
+optimizers, ``Lambda^(q)`` the row average of ``eta / (sqrt(v_hat_qj) + eps)`` over the
+recurrent weights of unit ``q``.  The envelope is ``f(l) = sum_q |mu^(q)_{t,l}|`` averaged
+over sequences and positions ``t >= l`` (THEORY.md section 1).  The transport is streamed:
+per sequence, lag and unit a running log-sum-exp over positions, so nothing of size
+B x T x L x H is formed and ``log f`` is resolved far below the float64 range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory._validate import check_finite_array, check_positive
+
+from .transport import _run, check_lag, check_net, check_order
+
+__all__ = ["EnvelopeResult", "envelope", "log_envelope", "measure_envelope", "unit_rates"]
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class EnvelopeResult:
+    """A measured envelope.
+
+    Attributes
+    ----------
+    lags : ndarray of int, shape (L + 1,)
+    log_f : ndarray, shape (L + 1,)
+        ``log f(l)``; ``-inf`` only where every term is exactly zero.
+    log_unit : ndarray, shape (L + 1, H)
+        ``log`` of the per-unit mean ``|mu^(q)|`` (``f`` is its sum over units).
+    rates : ndarray, shape (H,)
+        The per-unit base rates ``Lambda^(q)``.
+    counts : ndarray of int, shape (L + 1,)
+        Number of (sequence, position) pairs averaged at each lag.
+    order, optimizer : str
+    """
+
+    lags: np.ndarray
+    log_f: np.ndarray
+    log_unit: np.ndarray
+    rates: np.ndarray
+    counts: np.ndarray
+    order: str
+    optimizer: str
+
+    @property
+    def f(self) -> np.ndarray:
+        """``exp(log_f)`` (underflows to 0 below ~1e-308; use ``log_f`` there)."""
+        return np.exp(self.log_f)
+
+
+def unit_rates(net, optimizer="sgd", lr=1.0, v_hat=None, eps=1e-8) -> np.ndarray:
+    """Per-unit base rates ``Lambda^(q)`` (H,).
+
+    Parameters
+    ----------
+    net : Cell
+    optimizer : {"sgd", "adam"}
+    lr : float
+        The learning rate ``eta`` > 0.
+    v_hat : array_like, shape (m H, K), optional
+        For ``"adam"``: second-moment estimates of the recurrent weights.  Rows
+        ``q, q + H, ..., q + (m-1) H`` belong to unit ``q`` (PyTorch's stacked gate blocks
+        for a GRU (3H, H) or LSTM (4H, H); (H, H) for ``W_h``).
+    eps : float
+        Adam's epsilon, > 0.
+    """
+    lr = check_positive("lr", lr)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    H = net.hidden
+    if optimizer == "sgd":
+        if v_hat is not None:
+            raise ValueError("v_hat is only used with optimizer='adam'")
+        return np.full(H, lr)
+    eps = check_positive("eps", eps)
+    if v_hat is None:
+        raise ValueError("v_hat (second-moment estimates, shape (m*H, K)) is required for adam")
+    v = check_finite_array("v_hat", v_hat, ndim=2)
+    if v.shape[0] % H or v.shape[0] == 0 or v.shape[1] < 1:
+        raise ValueError(f"v_hat must have shape (m*H, K) with H = {H}, got {v.shape}")
+    if np.any(v < 0.0):
+        raise ValueError("v_hat must be >= 0 (second moments)")
+    pre = lr / (np.sqrt(v) + eps)
+    return pre.reshape(-1, H, v.shape[1]).mean(axis=(0, 2))
+
+
+def _logsumexp(a: np.ndarray, axis) -> np.ndarray:
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis=axis)
+
+
+def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None,
+                     eps=1e-8, h0=None) -> EnvelopeResult:  # fmt: skip
+    """Measure the envelope of ``net`` on inputs ``x``.
+
+    Parameters
+    ----------
+    net : Cell
+    x : array_like, shape (B, T, D)
+    max_lag : int
+        Largest lag ``L`` in [0, T].
+    order : {"first", "zeroth", "diagonal", "exact"}
+        Transport order (see :mod:`verify.recurrences.transport`).
+    optimizer, lr, v_hat, eps
+        As in :func:`unit_rates`.
+    h0 : array_like, optional
+        Initial hidden state.
+
+    Returns
+    -------
+    EnvelopeResult
+    """
+    net = check_net(net)
+    order = check_order(order)
+    x = net.check_inputs(x)
+    B, T, _ = x.shape
+    max_lag = check_lag(max_lag, T)
+    rates = unit_rates(net, optimizer, lr, v_hat, eps)
+    traj = net.forward(x, h0)
+    env_m, env_s, _, _ = _run(net, traj, max_lag, order, np.log(rates), False)
+    with np.errstate(divide="ignore"):
+        log_terms = env_m + np.log(env_s)  # (B, L + 1, H): log of the sum over positions
+    lags = np.arange(max_lag + 1)
+    counts = B * (T - np.maximum(lags, 1) + 1)
+    log_unit = _logsumexp(log_terms, axis=0) - np.log(counts)[:, None]
+    log_f = _logsumexp(log_unit, axis=1)
+    return EnvelopeResult(lags=lags, log_f=log_f, log_unit=log_unit, rates=rates,
+                          counts=counts, order=order, optimizer=optimizer)  # fmt: skip
+
+
+def envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None, eps=1e-8,
+             h0=None) -> np.ndarray:  # fmt: skip
+    """Return the envelope ``f(l)``, shape (L + 1,); see :func:`measure_envelope`."""
+    return measure_envelope(net, x, max_lag, order, optimizer, lr, v_hat, eps, h0).f
+
+
+def log_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None,
+                 eps=1e-8, h0=None) -> np.ndarray:  # fmt: skip
+    """Return ``log f(l)``, shape (L + 1,), resolvable far below 1e-300."""
+    return measure_envelope(net, x, max_lag, order, optimizer, lr, v_hat, eps, h0).log_f

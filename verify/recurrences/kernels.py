@@ -1,0 +1,267 @@
+"""Numba kernels: batched forward passes and per-lag transport, parallel over sequences.
+
+Each kernel has the three layers of the house style: a per-sequence function compiled with
+:func:`verify._jit.jit`, a ``prange`` loop over the batch compiled with
+:func:`verify._jit.pjit`, and (in :mod:`verify.recurrences.cells` and
+:mod:`verify.recurrences.transport`) a thin public wrapper that validates and casts.
+The readable definitions are the NumPy references in those modules; tests compare the two.
+
+Index convention shared by every kernel: positions are ``t = 1..T``; array index ``i``
+along the time axis of a per-step array (gates, Jacobians) holds position ``t = i + 1``;
+state arrays of length ``T + 1`` hold ``h_0`` (the initial state) at index 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from verify._jit import jit, pjit
+
+__all__ = [
+    "exact_transport",
+    "gated_forward",
+    "gru_forward",
+    "lstm_forward",
+    "product_transport",
+]
+
+
+@jit
+def _sigmoid(v):
+    if v >= 0.0:
+        return 1.0 / (1.0 + math.exp(-v))
+    e = math.exp(v)
+    return e / (1.0 + e)
+
+
+# --------------------------------------------------------------------------------------
+# forward passes
+# --------------------------------------------------------------------------------------
+
+
+@jit
+def _gated_sequence(xa, xs, w_h, u_s, const_gate, s_const, h, s_out, u_out):
+    T, H = xa.shape
+    for t in range(T):
+        for q in range(H):
+            acc_a = xa[t, q]
+            for k in range(H):
+                acc_a += w_h[q, k] * h[t, k]
+            if const_gate:
+                s = s_const
+            else:
+                acc_s = xs[t, q]
+                for k in range(H):
+                    acc_s += u_s[q, k] * h[t, k]
+                s = _sigmoid(acc_s)
+            u = math.tanh(acc_a)
+            h[t + 1, q] = (1.0 - s) * h[t, q] + s * u
+            s_out[t, q] = s
+            u_out[t, q] = u
+
+
+@pjit
+def gated_forward(xa, xs, w_h, u_s, const_gate, s_const, h, s_out, u_out):
+    """Run the gated update of THEORY.md section 1 on a batch (ConstGate/SharedGate/DiagGate).
+
+    ``xa``, ``xs``: (B, T, H) input projections (with biases) of the candidate and the gate;
+    ``h``: (B, T + 1, H) with ``h[:, 0]`` set to the initial state, filled in place, as are
+    the gates ``s_out`` and candidates ``u_out = tanh(a)``, both (B, T, H).
+    """
+    for b in numba.prange(xa.shape[0]):
+        _gated_sequence(xa[b], xs[b], w_h, u_s, const_gate, s_const, h[b], s_out[b], u_out[b])
+
+
+@jit
+def _gru_sequence(xi, w_hh, b_hh, h, r_out, z_out, n_out, hn_out):
+    T = xi.shape[0]
+    H = h.shape[1]
+    hh = np.empty(3 * H)
+    for t in range(T):
+        for g in range(3 * H):
+            acc = b_hh[g]
+            for k in range(H):
+                acc += w_hh[g, k] * h[t, k]
+            hh[g] = acc
+        for q in range(H):
+            r = _sigmoid(xi[t, q] + hh[q])
+            z = _sigmoid(xi[t, H + q] + hh[H + q])
+            n = math.tanh(xi[t, 2 * H + q] + r * hh[2 * H + q])
+            h[t + 1, q] = n + z * (h[t, q] - n)
+            r_out[t, q] = r
+            z_out[t, q] = z
+            n_out[t, q] = n
+            hn_out[t, q] = hh[2 * H + q]
+
+
+@pjit
+def gru_forward(xi, w_hh, b_hh, h, r_out, z_out, n_out, hn_out):
+    """Run ``torch.nn.GRUCell`` on a batch; ``xi = x W_ih^T + b_ih`` is (B, T, 3H)."""
+    for b in numba.prange(xi.shape[0]):
+        _gru_sequence(xi[b], w_hh, b_hh, h[b], r_out[b], z_out[b], n_out[b], hn_out[b])
+
+
+@jit
+def _lstm_sequence(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
+    T = xi.shape[0]
+    H = h.shape[1]
+    pre = np.empty(4 * H)
+    for t in range(T):
+        for g in range(4 * H):
+            acc = xi[t, g] + b_hh[g]
+            for k in range(H):
+                acc += w_hh[g, k] * h[t, k]
+            pre[g] = acc
+        for q in range(H):
+            ig = _sigmoid(pre[q])
+            fg = _sigmoid(pre[H + q])
+            gg = math.tanh(pre[2 * H + q])
+            og = _sigmoid(pre[3 * H + q])
+            cn = fg * c[t, q] + ig * gg
+            c[t + 1, q] = cn
+            h[t + 1, q] = og * math.tanh(cn)
+            i_out[t, q] = ig
+            f_out[t, q] = fg
+            g_out[t, q] = gg
+            o_out[t, q] = og
+
+
+@pjit
+def lstm_forward(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
+    """Run ``torch.nn.LSTMCell`` on a batch; ``xi = x W_ih^T + b_ih`` is (B, T, 4H)."""
+    for b in numba.prange(xi.shape[0]):
+        _lstm_sequence(xi[b], w_hh, b_hh, h[b], c[b], i_out[b], f_out[b], g_out[b], o_out[b])
+
+
+# --------------------------------------------------------------------------------------
+# transport
+# --------------------------------------------------------------------------------------
+
+
+@jit
+def _lse_add(env_m, env_s, lag, q, x):
+    # streaming log-sum-exp: the sum is exp(env_m) * env_s
+    if x == -math.inf:
+        return
+    m = env_m[lag, q]
+    if x > m:
+        env_s[lag, q] = env_s[lag, q] * math.exp(m - x) + 1.0
+        env_m[lag, q] = x
+    else:
+        env_s[lag, q] += math.exp(x - m)
+
+
+@jit
+def _product_sequence(
+    logabs, sgn, corr, use_corr, loglam, max_lag, env_m, env_s, store, out_log, out_sgn
+):
+    T, H = logabs.shape
+    lp = np.empty(H)
+    sg = np.empty(H)
+    cs = np.empty(H)
+    for i in range(T):
+        lp[:] = 0.0
+        sg[:] = 1.0
+        cs[:] = 0.0
+        for lag in range(min(max_lag, i + 1) + 1):
+            if lag > 0:
+                k = i - lag + 1
+                for q in range(H):
+                    lp[q] += logabs[k, q]
+                    sg[q] *= sgn[k, q]
+                    cs[q] += corr[k, q]
+            for q in range(H):
+                v_log = lp[q]
+                v_sg = sg[q]
+                if use_corr:
+                    c1 = 1.0 + cs[q]
+                    if c1 == 0.0:
+                        v_log = -math.inf
+                        v_sg = 0.0
+                    else:
+                        v_log += math.log(abs(c1))
+                        if c1 < 0.0:
+                            v_sg = -v_sg
+                if store:
+                    out_log[i, lag, q] = v_log
+                    out_sgn[i, lag, q] = v_sg
+                _lse_add(env_m, env_s, lag, q, v_log + loglam[q])
+
+
+@pjit
+def product_transport(
+    logabs, sgn, corr, use_corr, loglam, max_lag, env_m, env_s, store, out_log, out_sgn
+):
+    """Per-unit products of per-step factors over every lag, in log space.
+
+    For position index ``i`` and lag ``l`` the value is
+    ``prod_{k=i-l+1..i} sgn[k] exp(logabs[k])``, times ``1 + sum_k corr[k]`` when
+    ``use_corr`` (the first-order expansion).  The running sums over ``k`` are the prefix
+    sums of THEORY.md's Gamma, accumulated backwards from each ``i``, so the cost is
+    O(T L H) per sequence.  ``env_m``/``env_s`` (B, L + 1, H) receive a streaming
+    log-sum-exp over positions of ``log|value| + loglam``; when ``store`` the values are also
+    written to ``out_log``/``out_sgn`` (B, T, L + 1, H) (undefined lags are left untouched).
+    """
+    for b in numba.prange(logabs.shape[0]):
+        _product_sequence(
+            logabs[b], sgn[b], corr[b], use_corr, loglam, max_lag,
+            env_m[b], env_s[b], store, out_log[b], out_sgn[b],
+        )  # fmt: skip
+
+
+@jit
+def _exact_sequence(jac, lift, hidden, loglam, max_lag, env_m, env_s, store, out_log, out_sgn):
+    T, S, _ = jac.shape
+    H = hidden
+    off = S - H  # 0 for an H-dim state; H for the LSTM's (h, c), whose c rows are reported
+    n = np.zeros((H, S))
+    for i in range(T):
+        n[:, :] = 0.0
+        for q in range(H):
+            n[q, off + q] = 1.0
+        logscale = 0.0
+        for lag in range(min(max_lag, i + 1) + 1):
+            if lag > 0:
+                n = np.dot(n, jac[i - lag + 1])
+                mx = np.max(np.abs(n))
+                if mx > 0.0 and (mx > 1e100 or mx < 1e-100):
+                    n /= mx
+                    logscale += math.log(mx)
+            src = i + 1 - lag
+            for q in range(H):
+                if off == 0:
+                    v = n[q, q]
+                else:
+                    v = n[q, off + q] + n[q, q] * lift[src, q]
+                if v == 0.0:
+                    v_log = -math.inf
+                    v_sg = 0.0
+                else:
+                    v_log = math.log(abs(v)) + logscale
+                    v_sg = 1.0 if v > 0.0 else -1.0
+                if store:
+                    out_log[i, lag, q] = v_log
+                    out_sgn[i, lag, q] = v_sg
+                _lse_add(env_m, env_s, lag, q, v_log + loglam[q])
+
+
+@pjit
+def exact_transport(jac, lift, hidden, loglam, max_lag, env_m, env_s, store, out_log, out_sgn):
+    """Diagonal of the true product of full Jacobians, for every position and lag.
+
+    ``jac``: (B, T, S, S) Jacobians of the state map at positions 1..T.  For each position
+    the product ``N_l = P M_{t,l}`` (``P`` selects the reported rows) is accumulated by
+    right-multiplication, ``N_{l+1} = N_l J_{t-l}``, with a running log scale so that it
+    never under- or overflows: O(T L H S^2) per sequence.  For ``S = 2H`` (LSTM, state
+    ``(h, c)``) the reported quantity is the c-block with the source perturbation lifted
+    through ``h = o tanh(c)``: ``[N_l]_{q, H+q} + [N_l]_{q, q} lift[t - l, q]``.
+    Outputs as for :func:`product_transport`.
+    """
+    for b in numba.prange(jac.shape[0]):
+        _exact_sequence(
+            jac[b], lift[b], hidden, loglam, max_lag,
+            env_m[b], env_s[b], store, out_log[b], out_sgn[b],
+        )  # fmt: skip
