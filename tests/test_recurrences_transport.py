@@ -1,0 +1,119 @@
+"""Transport and envelopes: numba kernels against the NumPy definitions, log-space range."""
+
+import numpy as np
+import pytest
+from _recurrence_nets import KINDS, initial_state, make_net
+
+from verify import recurrences as rec
+from verify.recurrences import kernels
+from verify.recurrences.transport import step_factors
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("order", rec.ORDERS)
+def test_transport_matches_reference(kind, order):
+    net = make_net(kind, hidden=4, inputs=3, seed=30)
+    x = rec.random_inputs(2, 9, 3, seed=31)
+    h0 = initial_state(net, 2, seed=32)
+    got = rec.transport(net, x, max_lag=7, order=order, h0=h0)
+    ref = rec.transport_reference(net, x, max_lag=7, order=order, h0=h0)
+    undefined = ~got.valid
+    assert np.all(np.isnan(ref[:, undefined])) and np.all(np.isnan(got.diagonal[:, undefined]))
+    # log-space accumulation vs linear products: a few ulps per step
+    np.testing.assert_allclose(
+        got.diagonal[:, ~undefined], ref[:, ~undefined], rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_array_equal(got.diagonal[:, :, 0], 1.0)  # lag 0 is the identity
+
+
+def test_orders_differ_where_they_should():
+    # the control for the agreement above: the four orders are four different numbers
+    net = make_net("diaggate", hidden=4, seed=33)
+    x = rec.random_inputs(2, 9, 3, seed=34)
+    vals = {o: rec.transport(net, x, 6, o).diagonal[:, -1, 1:] for o in rec.ORDERS}
+    for a in rec.ORDERS:
+        for b in rec.ORDERS:
+            if a < b:
+                assert np.max(np.abs(vals[a] - vals[b])) > 1e-4, (a, b)
+
+
+def test_product_kernel_serial_and_parallel_agree():
+    net = make_net("gru", hidden=5, seed=35)
+    x = rec.random_inputs(3, 11, 3, seed=36)
+    traj = net.forward(x)
+    la, sg, co = (np.ascontiguousarray(a) for a in step_factors(net, traj, "first"))
+    outs = []
+    for fn in (kernels.product_transport, kernels.product_transport.py_func):
+        m, s = np.full((3, 9, 5), -np.inf), np.zeros((3, 9, 5))
+        ol, os_ = np.full((3, 11, 9, 5), -np.inf), np.full((3, 11, 9, 5), np.nan)
+        fn(la, sg, co, True, np.zeros(5), 8, m, s, True, ol, os_)
+        outs.append((m, s, ol))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("order", rec.ORDERS)
+def test_envelope_is_mean_l1_norm_of_transport(order):
+    net = make_net("lstm", hidden=4, seed=37)
+    x = rec.random_inputs(3, 10, 3, seed=38)
+    ref = rec.transport_reference(net, x, max_lag=10, order=order)
+    lr = 0.3
+    expected = [
+        np.mean(np.sum(np.abs(lr * ref[:, max(lag, 1) - 1 :, lag]), axis=-1)) for lag in range(11)
+    ]
+    f = rec.envelope(net, x, max_lag=10, order=order, lr=lr)
+    assert f.shape == (11,)
+    np.testing.assert_allclose(f, expected, rtol=1e-12)
+    assert f[0] == pytest.approx(lr * net.hidden)
+
+
+def test_log_envelope_resolves_below_float64_range():
+    # ConstGate with W_h = 0: transport is exactly (1 - s)^l, far below 1e-308 at l = 300
+    H, r = 3, 0.01
+    net = rec.ConstGate(np.ones((H, 1)), np.zeros((H, H)), np.zeros(H), s=1 - r)
+    x = rec.random_inputs(2, 300, 1, seed=39)
+    for order in rec.ORDERS:
+        res = rec.measure_envelope(net, x, max_lag=300, order=order)
+        lags = np.arange(301)
+        np.testing.assert_allclose(res.log_f, np.log(H) + lags * np.log(r), rtol=1e-12)
+        assert res.log_f[-1] < np.log(1e-300) - 600  # about 3e-600
+        assert res.f[-1] == 0.0  # where the linear value underflows, log_f does not
+
+
+def test_adam_rates():
+    net = make_net("gru", hidden=4, seed=40)
+    x = rec.random_inputs(2, 8, 3, seed=41)
+    sgd = rec.measure_envelope(net, x, 6, order="first", lr=0.1)
+    v = np.full((12, 4), 0.04)  # uniform second moments: Adam is SGD with eta / (0.2 + eps)
+    adam = rec.measure_envelope(net, x, 6, order="first", optimizer="adam", lr=0.1, v_hat=v)
+    np.testing.assert_allclose(adam.f, sgd.f / (0.2 + 1e-8), rtol=1e-12)
+    v2 = np.arange(1.0, 49.0).reshape(12, 4)
+    rates = rec.unit_rates(net, "adam", lr=1.0, v_hat=v2, eps=0.0 + 1e-8)
+    q = 1
+    rows = v2[[q, q + 4, q + 8]]
+    assert rates[q] == pytest.approx(np.mean(1.0 / (np.sqrt(rows) + 1e-8)), rel=1e-14)
+
+
+def test_bad_transport_input():
+    net = make_net("diaggate", hidden=3, seed=42)
+    x = rec.random_inputs(2, 5, 3)
+    with pytest.raises(ValueError, match=r"max_lag must be an integer \[0, 5\]"):
+        rec.transport(net, x, max_lag=6)
+    with pytest.raises(ValueError, match=r"max_lag must be an integer \[0, 5\]"):
+        rec.envelope(net, x, max_lag=6)
+    with pytest.raises(ValueError, match="order must be one of"):
+        rec.envelope(net, x, max_lag=3, order="second")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        rec.envelope(net, x, max_lag=3, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="v_hat .* is required"):
+        rec.envelope(net, x, max_lag=3, optimizer="adam")
+    with pytest.raises(ValueError, match=r"v_hat must have shape \(m\*H, K\) with H = 3"):
+        rec.envelope(net, x, max_lag=3, optimizer="adam", v_hat=np.ones((4, 3)))
+    with pytest.raises(ValueError, match="v_hat must be >= 0"):
+        rec.envelope(net, x, max_lag=3, optimizer="adam", v_hat=-np.ones((3, 3)))
+    with pytest.raises(ValueError, match="lr must lie in"):
+        rec.envelope(net, x, max_lag=3, lr=0.0)
+    with pytest.raises(ValueError, match="net must be a ConstGate"):
+        rec.envelope("gru", x, max_lag=3)
+    with pytest.raises(ValueError, match="transport array of B\\*T\\*\\(L\\+1\\)\\*H"):
+        rec.transport(make_net("diaggate", hidden=64), rec.random_inputs(64, 256, 3), 256)
