@@ -93,9 +93,10 @@ def _mcculloch(x: np.ndarray) -> tuple[float, float, float, float]:
         pt = (min(nu_a, tab.NU_ALPHA[-1]), min(abs(nu_b), tab.NU_BETA[-1]))
         alpha = float(_psi1(pt))
         beta = sign * min(float(_psi2(pt)), 1.0)
+    sign_b = 1.0 if beta >= 0.0 else -1.0
     pt = (min(max(alpha, tab.ALPHA[0]), 2.0), abs(beta))
     sigma = iqr / float(_phi3(pt))
-    zeta = p50 + sigma * math.copysign(float(_phi5(pt)), beta)  # S0 location
+    zeta = p50 + sigma * sign_b * float(_phi5(pt))  # S0 location; phi_5 is odd in beta
     mu = zeta - beta * sigma * math.tan(math.pi * alpha / 2.0) if alpha != 1.0 else zeta
     return alpha, sigma, beta, mu
 
