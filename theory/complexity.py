@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+from scipy import special
 
 from ._validate import check_alpha, check_in_range, check_positive, check_probability
 from .laws import EnvelopeLaw, ell
@@ -25,6 +26,7 @@ from .noise import detection_threshold, sas_quantile
 __all__ = ["Detection", "SampleComplexity", "sample_complexity"]
 
 EXPONENTS = ("kappa", "alpha")
+ESTIMATORS = ("mean", "median")
 
 # Symbols of the general formula, for rendering.
 EPS, QPOW, SIGMA, GAIN, KAPPA, NSYM = sp.symbols(
@@ -53,6 +55,12 @@ class Detection:
         The SNR threshold; by default the SaS(1) quantile ``q_{1 - false_alarm/2}``.
     exponent : {"kappa", "alpha"}
         ``"kappa"``: N(ell) ~ f**(-kappa_alpha) (the theory); ``"alpha"``: the v1 form.
+    estimator : {"mean", "median"}
+        ``"mean"``: the test of THEORY.md section 2.  ``"median"``: this project's own
+        robust variant (section 7): detect when ``2 p0 sqrt(N) |median| / sigma > epsilon``
+        with ``p0 = Gamma(1 + 1/alpha) / pi`` the SaS(1) density at 0, whose statistic is
+        asymptotically N(0, 1) under no signal, so ``epsilon`` and ``q_{1-delta}`` are normal
+        quantiles and N(ell) ~ f**(-2) for every alpha.
     """
 
     alpha: float
@@ -62,6 +70,7 @@ class Detection:
     false_alarm: float = 0.05
     epsilon: float | None = None
     exponent: str = "kappa"
+    estimator: str = "mean"
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -70,8 +79,13 @@ class Detection:
         set_(self, "c", check_positive("c", self.c))
         set_(self, "delta", check_probability("delta", self.delta))
         set_(self, "false_alarm", check_probability("false_alarm", self.false_alarm))
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
         if self.epsilon is None:
-            set_(self, "epsilon", detection_threshold(self.alpha, self.false_alarm))
+            if self.estimator == "median":
+                set_(self, "epsilon", float(special.ndtri(1.0 - self.false_alarm / 2.0)))
+            else:
+                set_(self, "epsilon", detection_threshold(self.alpha, self.false_alarm))
         else:
             set_(self, "epsilon", check_in_range("epsilon", self.epsilon, 0.0))
         if self.exponent not in EXPONENTS:
@@ -79,19 +93,41 @@ class Detection:
 
     @property
     def q_power(self) -> float:
-        """The SaS(1) quantile ``q_{1-delta}`` that sets the power."""
+        """The quantile ``q_{1-delta}`` (SaS(1), or normal for the median) that sets the power."""
+        if self.estimator == "median":
+            return float(special.ndtri(1.0 - self.delta))
         return sas_quantile(1.0 - self.delta, self.alpha)
+
+    @property
+    def density_at_zero(self) -> float:
+        """SaS(1) density at 0, ``Gamma(1 + 1/alpha) / pi``."""
+        return math.gamma(1.0 + 1.0 / self.alpha) / math.pi
 
     @property
     def rate(self) -> float:
         """The exponent of ``1/f`` in N(ell): kappa_alpha, or alpha for the v1 form."""
         a = self.alpha
+        if self.estimator == "median":
+            return 2.0
         return a / (a - 1.0) if self.exponent == "kappa" else a
 
     @property
     def prefactor(self) -> float:
-        """``K = (epsilon + q_{1-delta}) sigma / c``: N(ell) = (K / f(ell))**rate."""
-        return (self.epsilon + self.q_power) * self.sigma / self.c
+        """``K = (epsilon + q_{1-delta}) sigma / c``: N(ell) = (K / f(ell))**rate.
+
+        For the median test ``K`` is divided by ``2 p0`` (the median's asymptotic scale).
+        """
+        k = (self.epsilon + self.q_power) * self.sigma / self.c
+        if self.estimator == "median":
+            k /= 2.0 * self.density_at_zero
+        return k
+
+    @property
+    def stat_scale(self) -> float:
+        """Multiplier turning ``|estimate| N**(1/rate)`` into the test statistic."""
+        if self.estimator == "median":
+            return 2.0 * self.density_at_zero / self.sigma
+        return 1.0 / self.sigma
 
     def theta(self, n):
         """Envelope threshold ``theta_N = K N**(-1/rate)``: lag ell is learnable iff f >= it."""
@@ -112,9 +148,7 @@ class Detection:
             QPOW: sp.Float(self.q_power, 17),
             SIGMA: sp.Float(self.sigma, 17),
             GAIN: sp.Float(self.c, 17),
-            KAPPA: sp.nsimplify(self.rate, rational=True, tolerance=1e-14)
-            if self.exponent == "kappa"
-            else sp.nsimplify(self.alpha, rational=True, tolerance=1e-14),
+            KAPPA: sp.nsimplify(self.rate, rational=True, tolerance=1e-14),
         }
 
     def as_dict(self) -> dict:
@@ -128,6 +162,7 @@ class Detection:
             "epsilon": self.epsilon,
             "q_power": self.q_power,
             "exponent": self.exponent,
+            "estimator": self.estimator,
             "rate": self.rate,
             "prefactor": self.prefactor,
         }
@@ -215,6 +250,7 @@ def sample_complexity(
     false_alarm=0.05,
     epsilon=None,
     exponent: str = "kappa",
+    estimator: str = "mean",
 ) -> SampleComplexity:
     """Minimal sample size N(ell) to detect a lag-ell dependency with power ``1 - delta``.
 
@@ -237,5 +273,5 @@ def sample_complexity(
     >>> n_of(0) < n_of(10) < n_of(20)
     True
     """
-    det = Detection(alpha, sigma, c, delta, false_alarm, epsilon, exponent)
+    det = Detection(alpha, sigma, c, delta, false_alarm, epsilon, exponent, estimator)
     return SampleComplexity(law, det)

@@ -250,6 +250,7 @@ def learnability_window(
     false_alarm=0.05,
     epsilon=None,
     exponent: str = "kappa",
+    estimator: str = "mean",
 ) -> LearnabilityWindow:
     """The learnability window H_N of an envelope law under SaS noise.
 
@@ -273,5 +274,5 @@ def learnability_window(
     >>> win(10**6) > win(10**3)
     True
     """
-    det = Detection(alpha, sigma, c, delta, false_alarm, epsilon, exponent)
+    det = Detection(alpha, sigma, c, delta, false_alarm, epsilon, exponent, estimator)
     return LearnabilityWindow(law, det)
