@@ -28,7 +28,9 @@ Examples
 """
 
 from .cells import GRU, LSTM, Cell, ConstGate, DiagGate, SharedGate, Trajectory
+from . import diagnostics
 from .envelope import EnvelopeResult, envelope, log_envelope, measure_envelope, unit_rates
+from .fit import EnvelopeFit, LawFit, fit_envelope
 from .init import Chrono, make_spectrum, random_inputs
 from .transport import ORDERS, Transport, transport, transport_reference
 
@@ -40,11 +42,15 @@ __all__ = [
     "Chrono",
     "ConstGate",
     "DiagGate",
+    "EnvelopeFit",
     "EnvelopeResult",
+    "LawFit",
     "SharedGate",
     "Trajectory",
     "Transport",
+    "diagnostics",
     "envelope",
+    "fit_envelope",
     "log_envelope",
     "make_spectrum",
     "measure_envelope",

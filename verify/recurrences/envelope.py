@@ -18,7 +18,14 @@ from theory._validate import check_finite_array, check_positive
 
 from .transport import _run, check_lag, check_net, check_order
 
-__all__ = ["EnvelopeResult", "envelope", "log_envelope", "measure_envelope", "unit_rates"]
+__all__ = [
+    "EnvelopeResult",
+    "envelope",
+    "envelope_of_trajectory",
+    "log_envelope",
+    "measure_envelope",
+    "unit_rates",
+]
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -122,11 +129,21 @@ def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_
     net = check_net(net)
     order = check_order(order)
     x = net.check_inputs(x)
-    B, T, _ = x.shape
-    max_lag = check_lag(max_lag, T)
+    max_lag = check_lag(max_lag, x.shape[1])
     rates = unit_rates(net, optimizer, lr, v_hat, eps)
-    traj = net.forward(x, h0)
-    env_m, env_s, _, _ = _run(net, traj, max_lag, order, np.log(rates), False)
+    return envelope_of_trajectory(net, net.forward(x, h0), max_lag, order, rates, optimizer)
+
+
+def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
+                           correction_scale=1.0) -> EnvelopeResult:  # fmt: skip
+    """Envelope of an already computed trajectory with given per-unit rates (H,).
+
+    ``correction_scale`` multiplies the first-order correction ``d / r`` (1 is THEORY's
+    Gamma; -1 gives the sign-flipped negative control of the fidelity check).
+    """
+    B, T1, _ = traj.h.shape
+    T = T1 - 1
+    env_m, env_s, _, _ = _run(net, traj, max_lag, order, np.log(rates), False, correction_scale)
     with np.errstate(divide="ignore"):
         log_terms = env_m + np.log(env_s)  # (B, L + 1, H): log of the sum over positions
     lags = np.arange(max_lag + 1)

@@ -112,7 +112,7 @@ def step_factors(net: Cell, traj: Trajectory, order: str):
     return logr, np.ones_like(r), corr
 
 
-def _run(net, traj, max_lag, order, loglam, store):
+def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
     B, T1, H = traj.h.shape
     T = T1 - 1
     shape = (B, T, max_lag + 1, H) if store else (1, 1, 1, 1)
@@ -138,6 +138,8 @@ def _run(net, traj, max_lag, order, loglam, store):
             )  # fmt: skip
     else:
         logabs, sgn, corr = (np.ascontiguousarray(a) for a in step_factors(net, traj, order))
+        if correction_scale != 1.0:
+            corr = corr * correction_scale
         kernels.product_transport(
             logabs, sgn, corr, order == "first", loglam, max_lag,
             env_m, env_s, store, out_log, out_sgn,
