@@ -136,12 +136,13 @@ def _cms(u, w, alpha, beta, ab, log_s):
             h * math.tan(v) - beta * math.log((math.pi / 2.0) * w * math.cos(v) / h)
         )
     t = alpha * v + ab
-    return (
-        math.exp(log_s)
-        * math.sin(t)
-        / math.cos(v) ** (1.0 / alpha)
-        * (math.cos(v - t) / w) ** ((1.0 - alpha) / alpha)
+    # the two powers as one exp of a sum of logs: cheaper than two calls to pow
+    expo = (
+        log_s
+        + ((1.0 - alpha) * (math.log(math.cos(v - t)) - math.log(w)) - math.log(math.cos(v)))
+        / alpha
     )
+    return math.sin(t) * math.exp(expo)
 
 
 _cms_scalar = jit(_cms)
