@@ -27,8 +27,8 @@ Examples
 (11,)
 """
 
-from .cells import GRU, LSTM, Cell, ConstGate, DiagGate, SharedGate, Trajectory
 from . import diagnostics
+from .cells import GRU, LSTM, Cell, ConstGate, DiagGate, SharedGate, Trajectory
 from .envelope import EnvelopeResult, envelope, log_envelope, measure_envelope, unit_rates
 from .fit import EnvelopeFit, LawFit, fit_envelope
 from .init import Chrono, make_spectrum, random_inputs
