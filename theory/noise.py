@@ -70,6 +70,11 @@ def _cdf_integrand(t, x, a):
     return x * np.sinc(x * t / np.pi) * np.exp(-(t**a))
 
 
+def _decay(t, a):
+    # the non-oscillating factor of the Gil-Pelaez integrand, exp(-t^a) / t
+    return math.exp(-(t**a)) / t
+
+
 @lru_cache(maxsize=4096)
 def _sas_cdf_scalar(x: float, a: float) -> float:
     if a == 2.0:
@@ -82,14 +87,28 @@ def _sas_cdf_scalar(x: float, a: float) -> float:
         return 1.0 - tail if x > 0 else tail
     # exp(-t^a) < 1e-300 beyond t_max: the integral is truncated there
     t_max = 700.0 ** (1.0 / a)
+    # up to t0 (a few periods of sin(x t)) plain quadrature of the bounded sinc form; beyond
+    # it QUADPACK's oscillatory rule (weight sin(x t)), which stays accurate and silent for
+    # large |x| where plain quadrature runs out of subdivisions
+    t0 = min(1.0, t_max, 20.0 / abs(x))
+    total, _ = integrate.quad(
+        _cdf_integrand, 0.0, t0, args=(x, a), limit=400, epsabs=1e-14, epsrel=1e-12
+    )
     brk = sorted({min(t_max, p) for p in (1.0, 4.0, 10.0)} | {t_max})
-    total = 0.0
-    lo = 0.0
+    lo = t0
     for hi in brk:
         if hi <= lo:
             continue
         val, _ = integrate.quad(
-            _cdf_integrand, lo, hi, args=(x, a), limit=400, epsabs=1e-14, epsrel=1e-12
+            _decay,
+            lo,
+            hi,
+            args=(a,),
+            weight="sin",
+            wvar=x,
+            limit=400,
+            epsabs=1e-14,
+            epsrel=1e-12,
         )
         total += val
         lo = hi
