@@ -16,6 +16,7 @@ import math
 from functools import cache
 from typing import ClassVar
 
+import mpmath
 import numpy as np
 import sympy as sp
 from scipy import special
@@ -251,6 +252,13 @@ class LogUniformTimescales(GateSpectrum):
         lag_arr = np.asarray(lag, dtype=float)
         safe = np.where(lag_arr == 0, 1.0, lag_arr)
         out = np.where(lag_arr == 0, 0.0, super().log_envelope(safe))
+        bad = ~np.isfinite(out) & np.isfinite(safe)
+        if bad.any():
+            # E1(ell / tau_max) underflows float64 once ell / tau_max exceeds ~700: evaluate
+            # the same expression with mpmath there, whose exponent range does not underflow
+            fn = sp.lambdify(ell, sp.log(self.expr), modules="mpmath")
+            out = np.array(out, dtype=float)
+            out[bad] = [float(mpmath.re(fn(mpmath.mpf(v)))) for v in safe[bad]]
         return float(out) if out.ndim == 0 else out
 
     def _asymptotic_form(self):
