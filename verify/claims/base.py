@@ -1,0 +1,189 @@
+"""The result record of a claim check, the run profiles and the false-alarm budget.
+
+Every statistical test in the suite is a two-sided test whose z threshold is derived from
+one budget: the whole default suite has total false-alarm probability :data:`SUITE_FALSE_ALARM`
+(Bonferroni), split evenly over the claims and, within a claim, over its tests.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..detection import z_for
+
+__all__ = [
+    "CLAIMS",
+    "PROFILES",
+    "SUITE_FALSE_ALARM",
+    "CheckResult",
+    "Profile",
+    "claim",
+]
+
+#: Total false-alarm probability of one run of the whole suite.
+SUITE_FALSE_ALARM = 0.01
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of a run: ``quick`` for CI and the default, ``full`` for the thorough grid."""
+
+    name: str
+    trials: int  # experiments per simulated power
+    target_ns: tuple[int, ...]  # C2: the N(ell) values the lags are chosen to hit
+    window_ns: tuple[int, ...]  # C3/C4: sample sizes spanning >= 3 decades
+    window_trials: int
+    alphas: tuple[float, ...] = (1.2, 1.5, 1.8, 2.0)
+    c1_ns: tuple[int, ...] = (10, 100, 1000)
+    c1_trials: int = 4000
+    net_hidden: int = 32
+    net_steps: int = 160
+
+
+PROFILES = {
+    "quick": Profile(
+        "quick",
+        trials=800,
+        target_ns=(100, 300, 1000, 3000),
+        window_ns=(100, 1000, 10_000, 100_000),
+        window_trials=300,
+    ),
+    "full": Profile(
+        "full",
+        trials=4000,
+        target_ns=(100, 300, 1000, 3000, 10_000),
+        window_ns=(100, 1000, 10_000, 100_000, 1_000_000),
+        window_trials=1500,
+        c1_ns=(10, 100, 1000, 10_000),
+        c1_trials=20_000,
+        net_hidden=64,
+        net_steps=256,
+    ),
+}
+
+
+@dataclass
+class CheckResult:
+    """Structured outcome of one claim check.
+
+    Attributes
+    ----------
+    claim : str
+        Identifier, e.g. ``"C2"``.
+    title : str
+        One line stating the claim.
+    verdict : str
+        ``"pass"`` or ``"fail"``: pass needs the main check to hold *and* the negative
+        control to be rejected.
+    predicted, measured : str
+        Short summaries for the table.
+    tolerance : str
+        The tolerance and where it comes from.
+    rows : list of dict
+        The detailed table (one row per parameter point).
+    negative_control : dict
+        ``{"description": ..., "rejected": bool, "detail": ...}``.
+    """
+
+    claim: str
+    title: str
+    verdict: str
+    predicted: str
+    measured: str
+    tolerance: str
+    rows: list[dict] = field(default_factory=list)
+    negative_control: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    seed: int = 0
+    runtime_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)  # name -> data for the renderer
+
+    @property
+    def passed(self) -> bool:
+        """Whether the verdict is ``pass``."""
+        return self.verdict == "pass"
+
+    def as_dict(self) -> dict:
+        """JSON-ready dictionary."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj
+
+
+#: Registry: claim id -> (title, function(profile, seed, z_budget) -> CheckResult).
+CLAIMS: dict[str, tuple[str, Callable]] = {}
+
+
+def claim(cid: str, title: str):
+    """Register a claim check; the wrapper times it and fills seed/runtime."""
+
+    def deco(fn):
+        def run(profile: Profile, seed: int, false_alarm: float) -> CheckResult:
+            t0 = time.perf_counter()
+            res = fn(profile, seed, false_alarm)
+            res.claim, res.title, res.seed = cid, title, seed
+            res.runtime_s = time.perf_counter() - t0
+            res.params.setdefault("profile", profile.name)
+            res.params.setdefault("false_alarm_budget", false_alarm)
+            return res
+
+        run.__doc__ = fn.__doc__
+        run.__name__ = fn.__name__
+        CLAIMS[cid] = (title, run)
+        return run
+
+    return deco
+
+
+def machine() -> dict:
+    """Versions and machine description recorded with every run."""
+    import numba
+    import scipy
+    import sympy
+
+    from .. import __version__
+
+    return {
+        "learnability_window": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sympy": sympy.__version__,
+        "numba": numba.__version__,
+        "threads": numba.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+    }
+
+
+def z_threshold(false_alarm: float, tests: int) -> float:
+    """Two-sided z for ``tests`` tests sharing ``false_alarm`` (Bonferroni)."""
+    return z_for(false_alarm, max(1, tests))
+
+
+def fmt(x, digits: int = 4) -> str:
+    """Format a number with ``digits`` significant digits."""
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return str(x)
+    return f"{x:.{digits}g}"
