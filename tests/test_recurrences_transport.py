@@ -41,15 +41,17 @@ def test_product_kernel_serial_and_parallel_agree():
     net = make_net("gru", hidden=5, seed=35)
     x = rec.random_inputs(3, 11, 3, seed=36)
     traj = net.forward(x)
-    la, sg, co = (np.ascontiguousarray(a) for a in step_factors(net, traj, "first"))
+    fac, co = (np.ascontiguousarray(a) for a in step_factors(net, traj, "first"))
+    fac[1, 2:5] *= 1e-150  # drive some products through the log-scale path
     outs = []
     for fn in (kernels.product_transport, kernels.product_transport.py_func):
-        m, s = np.full((3, 9, 5), -np.inf), np.zeros((3, 9, 5))
+        acc, m, s = np.zeros((3, 9, 5)), np.full((3, 9, 5), -np.inf), np.zeros((3, 9, 5))
         ol, os_ = np.full((3, 11, 9, 5), -np.inf), np.full((3, 11, 9, 5), np.nan)
-        fn(la, sg, co, True, np.zeros(5), 8, m, s, True, ol, os_)
-        outs.append((m, s, ol))
+        fn(fac, co, True, np.ones(5), np.zeros(5), 8, acc, m, s, True, ol, os_)
+        outs.append((acc, m, s, ol, os_))
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
+    assert np.isfinite(outs[0][1]).any()  # the log-space accumulator was used
 
 
 @pytest.mark.parametrize("order", rec.ORDERS)

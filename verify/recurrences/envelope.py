@@ -143,9 +143,7 @@ def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
     """
     B, T1, _ = traj.h.shape
     T = T1 - 1
-    env_m, env_s, _, _ = _run(net, traj, max_lag, order, np.log(rates), False, correction_scale)
-    with np.errstate(divide="ignore"):
-        log_terms = env_m + np.log(env_s)  # (B, L + 1, H): log of the sum over positions
+    log_terms, _, _ = _run(net, traj, max_lag, order, np.log(rates), False, correction_scale)
     lags = np.arange(max_lag + 1)
     counts = B * (T - np.maximum(lags, 1) + 1)
     log_unit = _logsumexp(log_terms, axis=0) - np.log(counts)[:, None]

@@ -155,59 +155,59 @@ def _lse_add(env_m, env_s, lag, q, x):
 
 
 @jit
-def _product_sequence(
-    logabs, sgn, corr, use_corr, loglam, max_lag, env_m, env_s, store, out_log, out_sgn
-):
-    T, H = logabs.shape
-    lp = np.empty(H)
-    sg = np.empty(H)
+def _product_sequence(fac, corr, use_corr, lam, loglam, max_lag, acc, env_m, env_s, store,
+                      out_log, out_sgn):  # fmt: skip
+    T, H = fac.shape
+    p = np.empty(H)  # running product, kept in [1e-200, 1e200] ...
+    e = np.empty(H)  # ... times exp(e): e stays 0 unless the product leaves that range
     cs = np.empty(H)
     for i in range(T):
-        lp[:] = 0.0
-        sg[:] = 1.0
+        p[:] = 1.0
+        e[:] = 0.0
         cs[:] = 0.0
         for lag in range(min(max_lag, i + 1) + 1):
-            if lag > 0:
-                k = i - lag + 1
-                for q in range(H):
-                    lp[q] += logabs[k, q]
-                    sg[q] *= sgn[k, q]
-                    cs[q] += corr[k, q]
+            k = i - lag + 1
             for q in range(H):
-                v_log = lp[q]
-                v_sg = sg[q]
-                if use_corr:
-                    c1 = 1.0 + cs[q]
-                    if c1 == 0.0:
-                        v_log = -math.inf
-                        v_sg = 0.0
-                    else:
-                        v_log += math.log(abs(c1))
-                        if c1 < 0.0:
-                            v_sg = -v_sg
+                if lag > 0:
+                    v = p[q] * fac[k, q]
+                    a = abs(v)
+                    if a != 0.0 and (a < 1e-200 or a > 1e200):
+                        e[q] += math.log(a)
+                        v /= a
+                    p[q] = v
+                    cs[q] += corr[k, q]
+                val = p[q] * (1.0 + cs[q]) if use_corr else p[q]
+                if e[q] == 0.0:  # the common case: accumulate in linear space
+                    acc[lag, q] += abs(val) * lam[q]
+                elif val != 0.0:
+                    _lse_add(env_m, env_s, lag, q, math.log(abs(val)) + e[q] + loglam[q])
                 if store:
-                    out_log[i, lag, q] = v_log
-                    out_sgn[i, lag, q] = v_sg
-                _lse_add(env_m, env_s, lag, q, v_log + loglam[q])
+                    if val == 0.0:
+                        out_log[i, lag, q] = -math.inf
+                        out_sgn[i, lag, q] = 0.0
+                    else:
+                        out_log[i, lag, q] = math.log(abs(val)) + e[q]
+                        out_sgn[i, lag, q] = 1.0 if val > 0.0 else -1.0
 
 
 @pjit
-def product_transport(
-    logabs, sgn, corr, use_corr, loglam, max_lag, env_m, env_s, store, out_log, out_sgn
-):
-    """Per-unit products of per-step factors over every lag, in log space.
+def product_transport(fac, corr, use_corr, lam, loglam, max_lag, acc, env_m, env_s, store,
+                      out_log, out_sgn):  # fmt: skip
+    """Per-unit products of per-step factors over every lag, without underflow.
 
-    For position index ``i`` and lag ``l`` the value is
-    ``prod_{k=i-l+1..i} sgn[k] exp(logabs[k])``, times ``1 + sum_k corr[k]`` when
-    ``use_corr`` (the first-order expansion).  The running sums over ``k`` are the prefix
-    sums of THEORY.md's Gamma, accumulated backwards from each ``i``, so the cost is
-    O(T L H) per sequence.  ``env_m``/``env_s`` (B, L + 1, H) receive a streaming
-    log-sum-exp over positions of ``log|value| + loglam``; when ``store`` the values are also
-    written to ``out_log``/``out_sgn`` (B, T, L + 1, H) (undefined lags are left untouched).
+    For position index ``i`` and lag ``l`` the value is ``prod_{k=i-l+1..i} fac[k]``, times
+    ``1 + sum_k corr[k]`` when ``use_corr`` (the first-order expansion).  The running
+    product and sum over ``k`` are THEORY.md's Gamma accumulated backwards from each ``i``
+    (prefix sums of ``log r`` and ``d / r``), so the cost is O(T L H) per sequence.  The
+    product is kept in float64 with a separate log scale ``e`` that is only touched when it
+    leaves [1e-200, 1e200].  ``|value| * lam`` is summed over positions into ``acc``
+    (B, L + 1, H) while ``e = 0``, and into a streaming log-sum-exp ``env_m``/``env_s``
+    otherwise; when ``store`` the values are also written as ``log|.|`` and sign to
+    ``out_log``/``out_sgn`` (B, T, L + 1, H) (undefined lags are left untouched).
     """
-    for b in numba.prange(logabs.shape[0]):
+    for b in numba.prange(fac.shape[0]):
         _product_sequence(
-            logabs[b], sgn[b], corr[b], use_corr, loglam, max_lag,
+            fac[b], corr[b], use_corr, lam, loglam, max_lag, acc[b],
             env_m[b], env_s[b], store, out_log[b], out_sgn[b],
         )  # fmt: skip
 
@@ -258,7 +258,7 @@ def exact_transport(jac, lift, hidden, loglam, max_lag, env_m, env_s, store, out
     never under- or overflows: O(T L H S^2) per sequence.  For ``S = 2H`` (LSTM, state
     ``(h, c)``) the reported quantity is the c-block with the source perturbation lifted
     through ``h = o tanh(c)``: ``[N_l]_{q, H+q} + [N_l]_{q, q} lift[t - l, q]``.
-    Outputs as for :func:`product_transport`.
+    Outputs as for :func:`product_transport` (all terms go to the log-sum-exp).
     """
     for b in numba.prange(jac.shape[0]):
         _exact_sequence(

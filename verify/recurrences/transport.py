@@ -94,22 +94,17 @@ def check_lag(max_lag, steps: int) -> int:
 
 
 def step_factors(net: Cell, traj: Trajectory, order: str):
-    """Per-step factors ``(log|factor|, sign, correction)`` for a product order.
+    """Per-step linear factors ``(factor, correction)`` for a product order, each (B, T, H).
 
-    ``zeroth``: ``(log r, 1, 0)``; ``first``: ``(log r, 1, d / r)``;
-    ``diagonal``: ``(log|r + d|, sign(r + d), 0)``.  Each is (B, T, H).
+    ``zeroth``: ``(r, 0)``; ``first``: ``(r, d / r)``; ``diagonal``: ``(r + d, 0)``.
     """
     r, d = net.retention_and_correction(traj)
     zero = np.zeros_like(r)
-    with np.errstate(divide="ignore"):
-        if order == "diagonal":
-            v = r + d
-            return np.log(np.abs(v)), np.sign(v), zero
-        logr = np.log(r)
+    if order == "diagonal":
+        return r + d, zero
     if order == "zeroth":
-        return logr, np.ones_like(r), zero
-    corr = np.divide(d, r, out=np.zeros_like(d), where=r > 0.0)
-    return logr, np.ones_like(r), corr
+        return r, zero
+    return r, np.divide(d, r, out=np.zeros_like(d), where=r > 0.0)
 
 
 def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
@@ -120,6 +115,7 @@ def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
     out_sgn = np.full(shape, np.nan)
     env_m = np.full((B, max_lag + 1, H), -np.inf)
     env_s = np.zeros((B, max_lag + 1, H))
+    acc = np.zeros((B, max_lag + 1, H))
     if order == "exact":
         lift = np.ascontiguousarray(net.lift(traj))
         S = net.state_size
@@ -137,14 +133,17 @@ def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
                 out_log[sl] if store else out_log, out_sgn[sl] if store else out_sgn,
             )  # fmt: skip
     else:
-        logabs, sgn, corr = (np.ascontiguousarray(a) for a in step_factors(net, traj, order))
+        fac, corr = (np.ascontiguousarray(a) for a in step_factors(net, traj, order))
         if correction_scale != 1.0:
             corr = corr * correction_scale
         kernels.product_transport(
-            logabs, sgn, corr, order == "first", loglam, max_lag,
+            fac, corr, order == "first", np.exp(loglam), loglam, max_lag, acc,
             env_m, env_s, store, out_log, out_sgn,
         )  # fmt: skip
-    return env_m, env_s, out_log, out_sgn
+    # log of the sum over positions, per (sequence, lag, unit): linear part + log-space part
+    with np.errstate(divide="ignore"):
+        log_terms = np.logaddexp(np.log(acc), env_m + np.log(env_s))
+    return log_terms, out_log, out_sgn
 
 
 def transport(net, x, max_lag, order="exact", h0=None) -> Transport:
@@ -181,7 +180,7 @@ def transport(net, x, max_lag, order="exact", h0=None) -> Transport:
             f"{MAX_TRANSPORT_ELEMENTS}: use envelope() or smaller B, T or max_lag"
         )
     traj = net.forward(x, h0)
-    _, _, out_log, out_sgn = _run(net, traj, max_lag, order, np.zeros(net.hidden), True)
+    _, out_log, out_sgn = _run(net, traj, max_lag, order, np.zeros(net.hidden), True)
     return Transport(log_abs=out_log, sign=out_sgn, order=order, max_lag=max_lag)
 
 
