@@ -1,0 +1,100 @@
+"""The claims of THEORY.md as named checks, and the suite that runs them.
+
+Each check returns a :class:`CheckResult`: verdict, predicted and measured values, the
+tolerance and its source, the detailed rows, the negative control, seed, parameters and
+runtime.  :func:`run_suite` runs a selection with one false-alarm budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import noise, window  # noqa: F401  (registers the checks)
+from .base import CLAIMS, PROFILES, SUITE_FALSE_ALARM, CheckResult, Profile, machine
+
+try:  # the network claims need the recurrence engine
+    from . import networks  # noqa: F401
+except ImportError:  # pragma: no cover
+    networks = None
+
+__all__ = ["CLAIMS", "PROFILES", "CheckResult", "Profile", "SuiteResult", "claim_seed", "run_suite"]
+
+ORDER = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "R1")
+
+
+def claim_seed(seed: int, cid: str) -> int:
+    """Seed of one claim, derived from the suite seed and the claim id only."""
+    key = int.from_bytes(cid.encode(), "little")
+    return int(np.random.SeedSequence([int(seed), key]).generate_state(1)[0])
+
+
+@dataclass
+class SuiteResult:
+    """All results of one run, with what is needed to reproduce it."""
+
+    results: list[CheckResult]
+    seed: int
+    profile: str
+    false_alarm: float
+    machine: dict
+    runtime_s: float
+    command: str = ""
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every claim passed."""
+        return all(r.passed for r in self.results)
+
+    def as_dict(self) -> dict:
+        """JSON-ready dictionary."""
+        return {
+            "seed": self.seed,
+            "profile": self.profile,
+            "false_alarm": self.false_alarm,
+            "machine": self.machine,
+            "runtime_s": self.runtime_s,
+            "command": self.command,
+            "passed": self.passed,
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def available() -> list[str]:
+    """Registered claim ids in report order."""
+    return [c for c in ORDER if c in CLAIMS] + sorted(set(CLAIMS) - set(ORDER))
+
+
+def run_suite(
+    claims=None,
+    profile: str | Profile = "quick",
+    seed: int = 20251205,
+    *,
+    false_alarm: float = SUITE_FALSE_ALARM,
+    progress: Callable[[str, int, int, CheckResult | None], None] | None = None,
+) -> SuiteResult:
+    """Run the selected claims (all by default) and collect their results.
+
+    The false-alarm budget is split evenly over *all* registered claims, so a claim's
+    tolerance does not depend on which others were selected.
+    """
+    prof = PROFILES[profile] if isinstance(profile, str) else profile
+    ids = available() if not claims else list(claims)
+    unknown = [c for c in ids if c not in CLAIMS]
+    if unknown:
+        raise ValueError(f"unknown claim(s) {unknown}; available: {available()}")
+    share = false_alarm / len(CLAIMS)
+    t0 = time.perf_counter()
+    out = []
+    for i, cid in enumerate(ids):
+        if progress:
+            progress(cid, i, len(ids), None)
+        res = CLAIMS[cid][1](prof, claim_seed(seed, cid), share)
+        out.append(res)
+        if progress:
+            progress(cid, i + 1, len(ids), res)
+    return SuiteResult(out, int(seed), prof.name, false_alarm, machine(), time.perf_counter() - t0)

@@ -1,0 +1,103 @@
+"""Pure rendering: results in, markdown out (no I/O, no computation)."""
+
+from __future__ import annotations
+
+__all__ = ["claim_page", "index_page", "markdown_table", "summary_table"]
+
+VERDICT = {"pass": "PASS", "fail": "FAIL"}
+
+
+def _cell(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """A GitHub-flavoured markdown table from a list of dicts (keys of the first row)."""
+    if not rows:
+        return "_no rows_\n"
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    out += ["| " + " | ".join(_cell(r.get(k, "")) for k in keys) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def summary_rows(results) -> list[dict]:
+    """One row per claim: claim, verdict, predicted, measured, tolerance."""
+    return [
+        {
+            "claim": r.claim,
+            "verdict": VERDICT.get(r.verdict, r.verdict),
+            "predicted": r.predicted,
+            "measured": r.measured,
+            "tolerance": r.tolerance,
+            "negative control rejected": r.negative_control.get("rejected", ""),
+        }
+        for r in results
+    ]
+
+
+def summary_table(results) -> str:
+    """The summary table of a run, as markdown."""
+    return markdown_table(summary_rows(results))
+
+
+def _machine_block(suite) -> str:
+    m = suite.machine
+    lines = [f"- {k}: `{v}`" for k, v in m.items()]
+    lines += [
+        f"- profile: `{suite.profile}`, suite seed: `{suite.seed}`, "
+        f"total false-alarm budget: `{suite.false_alarm}`",
+        f"- runtime: {suite.runtime_s:.1f} s",
+    ]
+    if suite.command:
+        lines.append(f"- command: `{suite.command}`")
+    return "\n".join(lines) + "\n"
+
+
+def claim_page(result, suite, figures: dict[str, str] | None = None) -> str:
+    """The page of one claim: statement, verdict, table, negative control, provenance."""
+    parts = [
+        f"# {result.claim}: {result.title}\n",
+        f"**Verdict: {VERDICT.get(result.verdict, result.verdict)}**\n",
+        f"- predicted: {result.predicted}",
+        f"- measured: {result.measured}",
+        f"- tolerance: {result.tolerance}",
+        f"- negative control: {result.negative_control.get('description', '')} — "
+        f"rejected: {_cell(result.negative_control.get('rejected', ''))}",
+        f"- seed: `{result.seed}`, runtime {result.runtime_s:.1f} s\n",
+    ]
+    if result.notes:
+        parts.append("## Notes\n")
+        parts += [f"- {n}" for n in result.notes]
+        parts.append("")
+    for name, path in (figures or {}).items():
+        parts.append(f"![{name}]({path})\n")
+    parts.append("## Results\n")
+    parts.append(markdown_table(result.rows))
+    parts.append("## Parameters\n")
+    parts += [f"- {k}: `{v}`" for k, v in result.params.items()]
+    parts.append("\n## Provenance\n")
+    parts.append(_machine_block(suite))
+    return "\n".join(parts)
+
+
+def index_page(suite, pages: dict[str, str], extras: list[str] | None = None) -> str:
+    """The report's index: overall verdict, summary table, links, provenance."""
+    n_pass = sum(r.passed for r in suite.results)
+    head = [
+        "# Learnability-window verification report\n",
+        f"**{n_pass}/{len(suite.results)} claims pass.**\n",
+        "Claims are those of THEORY.md (L. Livi, arXiv 2512.05790); R1 is this project's own "
+        "prediction. Every check has a negative control that must be rejected.\n",
+        "## Summary\n",
+        summary_table(suite.results),
+        "## Pages\n",
+    ]
+    head += [f"- [{r.claim}: {r.title}]({pages[r.claim]})" for r in suite.results]
+    head += [f"- {e}" for e in (extras or [])]
+    head += ["\n## Provenance\n", _machine_block(suite)]
+    return "\n".join(head)
