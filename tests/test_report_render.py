@@ -165,8 +165,11 @@ def test_write_report_with_figures(tmp_path):
     suite = _suite()
     suite.results[0].figures = {
         "envelopes": {
-            "gru": {"lags": [1, 2, 3, 4], "measured": [1.0, 0.5, 0.25, 0.125],
-                    "reference": [1.0, 0.5, 0.25, 0.125]},  # fmt: skip
+            "gru": {
+                "lags": [1, 2, 3, 4],
+                "measured": [1.0, 0.5, 0.25, 0.125],
+                "reference": [1.0, 0.5, 0.25, 0.125],
+            },
         }
     }
     try:
@@ -177,9 +180,7 @@ def test_write_report_with_figures(tmp_path):
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert pngs == ["c2_envelopes.png"]
     assert (out / "figures" / "c2_envelopes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![envelopes](figures/c2_envelopes.png)" in (out / "c2.md").read_text(
-        encoding="utf-8"
-    )
+    assert "![envelopes](figures/c2_envelopes.png)" in (out / "c2.md").read_text(encoding="utf-8")
 
 
 def test_write_report_is_atomic(tmp_path, monkeypatch):
