@@ -42,11 +42,15 @@ def z_for(false_alarm: float, tests: int = 1) -> float:
 
 def wilson(hits: int, trials: int, z: float) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion."""
+    if trials < 1 or not 0 <= hits <= trials:
+        raise ValueError(f"need trials >= 1 and 0 <= hits <= trials, got {hits}/{trials}")
     p = hits / trials
     den = 1.0 + z * z / trials
     mid = (p + z * z / (2 * trials)) / den
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
+    lo = 0.0 if hits == 0 else max(0.0, mid - half)
+    hi = 1.0 if hits == trials else min(1.0, mid + half)
+    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -155,12 +159,15 @@ def exact_minimal_n(det: Detection, mean: float) -> float:
     from scipy import optimize
 
     target = 1.0 - det.delta
-    closed = (det.prefactor * det.c / mean) ** det.rate
-    lo, hi = closed / 4.0, closed * 4.0
-    lo = max(lo, 1e-6)
+    # the simulated test is standardised with the true rate, so bracket around its own
+    # closed form (this also serves a v1 Detection, whose rate is only a rival prediction)
+    closed = (det.prefactor * det.c / mean) ** _sim_rate(det)
+    lo, hi = max(closed / 4.0, 1e-6), closed * 4.0
     f = lambda logn: predicted_power(det, mean, math.exp(logn)) - target  # noqa: E731
-    if f(math.log(lo)) > 0:
-        return lo
+    while f(math.log(lo)) > 0 and lo > 1e-12:
+        lo /= 4.0
+    while f(math.log(hi)) < 0:
+        hi *= 4.0
     return math.exp(optimize.brentq(f, math.log(lo), math.log(hi), xtol=1e-10))
 
 
