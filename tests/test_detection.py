@@ -385,3 +385,21 @@ def test_shortcut_rejects_median():
             seed=0,
             method="shortcut",
         )
+
+
+def test_powers_at_is_reproducible_and_separates_lags():
+    det = theory.Detection(1.5)
+    means = {3: 2.0, 4: 0.05}  # s = mean N^(1/3): about 11.7 and 0.3 against eps = 4.48
+    a = dm.powers_at(det, means, 200, trials=300, seed=11, z=3.0)
+    b = dm.powers_at(det, means, 200, trials=300, seed=11, z=3.0)
+    assert {k: v.hits for k, v in a.items()} == {k: v.hits for k, v in b.items()}
+    # exact powers differ widely, so the simulated ones must be ordered the same way
+    assert a[3].predicted > 0.9 > 0.2 > a[4].predicted
+    assert a[3].power > a[4].power
+
+
+def test_minimal_n_rejects_a_grid_that_collapses():
+    det = theory.Detection(2.0)
+    mean = det.prefactor * 1.0 ** (-1.0 / det.rate)  # closed-form N = 1
+    with pytest.raises(ValueError, match="distinct sample sizes"):
+        dm.minimal_n(det, mean, trials=50, seed=0)

@@ -148,3 +148,8 @@ def test_bad_parameters(name, params, which):
 def test_unknown_spectrum():
     with pytest.raises(ValueError, match="unknown gate spectrum 'gaussian'"):
         spectra.make_spectrum("gaussian", a=1.0)
+
+
+def test_wrong_parameter_names_name_the_expected_ones():
+    with pytest.raises(ValueError, match=r"takes parameters \('a', 'b'\)"):
+        spectra.make_spectrum("beta", alpha=1.0, b=2.0)

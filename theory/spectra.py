@@ -12,6 +12,7 @@ All envelopes here are per unit and per unit rate: multiply by ``eta H``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from functools import cache
 from typing import ClassVar
@@ -256,9 +257,10 @@ class LogUniformTimescales(GateSpectrum):
         if bad.any():
             # E1(ell / tau_max) underflows float64 once ell / tau_max exceeds ~700: evaluate
             # the same expression with mpmath there, whose exponent range does not underflow
-            fn = sp.lambdify(ell, sp.log(self.expr), modules="mpmath")
+            if getattr(self, "_mp_fn", None) is None:
+                self._mp_fn = sp.lambdify(ell, sp.log(self.expr), modules="mpmath")
             out = np.array(out, dtype=float)
-            out[bad] = [float(mpmath.re(fn(mpmath.mpf(v)))) for v in safe[bad]]
+            out[bad] = [float(mpmath.re(self._mp_fn(mpmath.mpf(v)))) for v in safe[bad]]
         return float(out) if out.ndim == 0 else out
 
     def _asymptotic_form(self):
@@ -288,4 +290,8 @@ def make_spectrum(name: str, **params) -> GateSpectrum:
     key = name.strip().lower().replace("-", "_")
     if key not in SPECTRA:
         raise ValueError(f"unknown gate spectrum {name!r}; choose one of {sorted(SPECTRA)}")
-    return SPECTRA[key](**params)
+    cls = SPECTRA[key]
+    expected = tuple(inspect.signature(cls.__init__).parameters)[1:]
+    if set(params) != set(expected):
+        raise ValueError(f"gate spectrum {key!r} takes parameters {expected}, got {tuple(params)}")
+    return cls(**params)

@@ -173,6 +173,7 @@ class LearnabilityWindow:
         self._np = sp.lambdify(LSYM, optimize(h_l, optims_c99), modules=_NUMPY_MODULES)
         self._mp_log1p = sp.lambdify(LSYM, sp.log(1 + h_l), modules="mpmath")
         self._finite_at_zero = law.min_lag == 0
+        self._mp_leading = None
 
     # -- numeric ----------------------------------------------------------------------
     def _big_l(self, n):
@@ -225,8 +226,9 @@ class LearnabilityWindow:
 
     def log1p_leading(self, n):
         """``ln(1 + leading(N))`` evaluated with mpmath, for comparing growth at large N."""
-        f = sp.lambdify(NSYM, sp.log(1 + self.leading), modules="mpmath")
-        return float(f(mpmath.mpf(n)).real)
+        if self._mp_leading is None:
+            self._mp_leading = sp.lambdify(NSYM, sp.log(1 + self.leading), modules="mpmath")
+        return float(self._mp_leading(mpmath.mpf(n)).real)
 
     # -- rendering --------------------------------------------------------------------
     def latex(self, numeric: bool = False) -> str:

@@ -30,7 +30,7 @@ class UsageError(Exception):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _positive_number(text):
+def _finite_number(text):
     try:
         v = float(text)
     except ValueError:
@@ -44,7 +44,7 @@ def _param(text):
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--param expects NAME=VALUE, got {text!r}")
     k, v = text.split("=", 1)
-    return k.strip(), _positive_number(v)
+    return k.strip(), _finite_number(v)
 
 
 def _check_device(device):
@@ -315,11 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("law", help="exponential, polynomial, logarithmic, "
                    "stretched_exponential or tempered_power_law")  # fmt: skip
     f.add_argument("--param", action="append", type=_param, metavar="NAME=VALUE")
-    f.add_argument("--alpha", type=_positive_number, default=1.5)
-    f.add_argument("--sigma", type=_positive_number, default=1.0)
-    f.add_argument("--c", type=_positive_number, default=1.0)
-    f.add_argument("--delta", type=_positive_number, default=0.1)
-    f.add_argument("--N", type=_positive_number, action="append", help="sample size(s)")
+    f.add_argument("--alpha", type=_finite_number, default=1.5)
+    f.add_argument("--sigma", type=_finite_number, default=1.0)
+    f.add_argument("--c", type=_finite_number, default=1.0)
+    f.add_argument("--delta", type=_finite_number, default=0.1)
+    f.add_argument("--N", type=_finite_number, action="append", help="sample size(s)")
     f.add_argument("--format", choices=("text", "latex", "json"), default="text")
     f.set_defaults(func=cmd_formula)
 
@@ -330,14 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.add_argument("--prefix", default="", help="key prefix inside the .npz")
     g = w.add_mutually_exclusive_group()
-    g.add_argument("--alpha", type=_positive_number)
+    g.add_argument("--alpha", type=_finite_number)
     g.add_argument("--noise-samples", help=".npy or text file of gradient-noise samples")
-    w.add_argument("--N", type=_positive_number, action="append")
+    w.add_argument("--N", type=_finite_number, action="append")
     w.add_argument("--max-lag", type=int, default=100)
     w.add_argument("--steps", type=int, default=200)
     w.add_argument("--batch", type=int, default=8)
     w.add_argument("--order", choices=("zeroth", "first", "exact"), default="first")
-    w.add_argument("--lr", type=_positive_number, default=1.0)
+    w.add_argument("--lr", type=_finite_number, default=1.0)
     w.add_argument("--seed", type=int, default=0, help="seed of the probe input sequences")
     w.add_argument("--json", help="write the result as JSON to this file")
     w.set_defaults(func=cmd_window)

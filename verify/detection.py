@@ -28,6 +28,7 @@ __all__ = [
     "PowerEstimate",
     "exact_minimal_n",
     "minimal_n",
+    "powers_at",
     "predicted_power",
     "simulate_power",
     "wilson",
@@ -154,6 +155,15 @@ def simulate_power(
     )
 
 
+def powers_at(det: Detection, means: dict, n: int, *, trials: int, seed: int, z: float) -> dict:
+    """Simulated power at each lag of ``means`` (lag -> evidence mean), one stream each."""
+    seeds = np.random.SeedSequence(seed).generate_state(len(means))
+    return {
+        lag: simulate_power(det, float(m), n, trials=trials, seed=int(s), z=z)
+        for (lag, m), s in zip(means.items(), seeds, strict=True)
+    }
+
+
 def exact_minimal_n(det: Detection, mean: float) -> float:
     """Continuous N at which the exact two-sided power reaches ``1 - delta``."""
     from scipy import optimize
@@ -228,6 +238,11 @@ def minimal_n(
     z = float(special.ndtri(0.5 + level / 2))
     closed = (det.prefactor * det.c / mean) ** det.rate
     ns = sorted({max(1, round(closed * g)) for g in grid})
+    if len(ns) < 3:
+        raise ValueError(
+            f"the grid around N = {closed:.3g} has {len(ns)} distinct sample sizes; the "
+            "quadratic crossing fit needs 3 or more (use a larger N or a wider grid)"
+        )
     seeds = np.random.SeedSequence(seed).generate_state(len(ns))
     powers = [
         simulate_power(det, mean, n, trials=trials, seed=int(s), z=z)

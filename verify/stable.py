@@ -39,6 +39,7 @@ import numpy as np
 from numba import prange
 from numba.typed import List
 
+from theory import kappa  # noqa: F401  (re-exported: the mean's concentration exponent)
 from theory._validate import check_alpha, check_in_range, check_int, check_positive
 from verify._jit import jit, pjit
 
@@ -68,12 +69,6 @@ DEFAULT_CLIP = 3.0
 ESTIMATORS = ("mean", "median", "trimmed", "clipped")
 _EST_CODE = {name: i for i, name in enumerate(ESTIMATORS)}
 _PARAMS = ("S1", "S0")
-
-
-def kappa(alpha: float) -> float:
-    """Return the concentration exponent ``kappa_alpha = alpha / (alpha - 1)``, alpha in (1, 2]."""
-    a = check_alpha(alpha)
-    return a / (a - 1.0)
 
 
 # ----------------------------------------------------------------------------------------

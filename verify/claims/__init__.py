@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import noise, window  # noqa: F401  (registers the checks)
+from . import networks, noise, window  # noqa: F401  (registers the checks)
 from .base import CLAIMS, PROFILES, SUITE_FALSE_ALARM, CheckResult, Profile, machine
-
-try:  # the network claims need the recurrence engine
-    from . import networks  # noqa: F401
-except ImportError:  # pragma: no cover
-    networks = None
 
 __all__ = ["CLAIMS", "PROFILES", "CheckResult", "Profile", "SuiteResult", "claim_seed", "run_suite"]
 

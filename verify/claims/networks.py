@@ -38,13 +38,8 @@ def end_to_end(lags, log_f, law, *, n, trials, seed, z, alpha=ALPHA):
     theta = det.theta(n)
     ok = np.flatnonzero(f >= theta)
     h_meas = int(lags[ok.max()]) if ok.size else 0
-    seeds = np.random.SeedSequence(seed).generate_state(2)
-    powers = {}
-    for lag, s in zip((h_fit, h_fit + 1), seeds, strict=True):
-        if lag <= lags[-1]:
-            powers[lag] = det_mc.simulate_power(
-                det, float(f[lag]), n, trials=trials, seed=int(s), z=z
-            )
+    means = {lag: f[lag] for lag in (h_fit, h_fit + 1) if lag <= lags[-1]}
+    powers = det_mc.powers_at(det, means, n, trials=trials, seed=seed, z=z)
     consistent = all(abs(p.z_score) <= z for p in powers.values()) and len(powers) == 2
     return {
         "h_fit": h_fit,
@@ -114,7 +109,7 @@ def check_c6(profile, seed, false_alarm):
         "C6", "", "pass" if ok and not neg["passed"] else "fail",
         predicted="envelopes E[r^l] (SymPy); broad window > narrow at large N",
         measured="H_N narrow " + ", ".join(map(str, wn.astype(int))) + " vs broad "
-        + ", ".join(map(str, wb.astype(int))) + f" at N = {list(win['n_values'])}",
+        + ", ".join(map(str, wb.astype(int))) + f" at N = {[f'{v:g}' for v in win['n_values']]}",
         tolerance="|z| <= 5 per lag (finite-unit Monte Carlo error) + 1e-3 relative; "
         f"simulated powers within {z:.2f} SE",
         rows=rows,

@@ -44,13 +44,9 @@ def empirical_window(law, det, n, *, trials, seed, z):
     win = theory.LearnabilityWindow(law, det)
     h = win(n)
     lags = [lag for lag in (h, h + 1) if lag >= law.min_lag]
-    seeds = np.random.SeedSequence(seed).generate_state(len(lags))
     target = 1.0 - det.delta
-    powers = {}
-    for lag, s in zip(lags, seeds, strict=True):
-        powers[lag] = det_mc.simulate_power(
-            det, det.c * float(law(lag)), n, trials=trials, seed=int(s), z=z
-        )
+    means = {lag: det.c * float(law(lag)) for lag in lags}
+    powers = det_mc.powers_at(det, means, n, trials=trials, seed=seed, z=z)
     reach = [lag for lag in lags if powers[lag].power >= target]
     h_emp = max(reach) if reach else min(lags) - 1
     sure = [lag for lag in lags if powers[lag].ci[0] >= target]

@@ -85,13 +85,7 @@ def make_spectrum(name: str, **params):
         return Chrono(**params)
     from theory import spectra
 
-    cls = {
-        "homogeneous": spectra.Homogeneous,
-        "beta": spectra.BetaRetention,
-        "uniform": spectra.UniformRetention,
-        "log_uniform": spectra.LogUniformTimescales,
-    }[name]
-    return cls(*(params[k] for k in expected))
+    return spectra.make_spectrum(name, **params)
 
 
 def sample_retention(spectrum, size: int, rng: np.random.Generator) -> np.ndarray:
