@@ -91,8 +91,9 @@ def test_verify_device_cuda_is_refused(tmp_path):
 # ----------------------------------------------------------------------------- verify
 def test_verify_one_claim_json(tmp_path):
     proc = run(["verify", "--claims", "C7", "--no-report", "--json", "res.json"], tmp_path)
-    assert proc.returncode in (0, 1), proc.stderr
-    assert "| C7 |" in proc.stdout
+    # C7 involves no sampling: at the default seed it passes, so the exit status is 0
+    assert proc.returncode == 0, proc.stderr
+    assert "| C7 | PASS |" in proc.stdout
     data = json.loads((tmp_path / "res.json").read_text(encoding="utf-8"))
     assert isinstance(data["results"], list)
     assert len(data["results"]) == 1
