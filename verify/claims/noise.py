@@ -144,6 +144,7 @@ def _complexity_scan(profile, seed, false_alarm, estimator, alphas, targets):
                 "alpha": a,
                 "kappa": theory.kappa(a),
                 "rate": det.rate,
+                "prefactor": det.prefactor,
                 "slope": b,
                 "se": se,
                 "agree": agree,
