@@ -18,9 +18,7 @@ def _plt():
     return plt
 
 
-def _slopes(res, path):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+def _slopes(ax, res):
     for p in res.figures["slopes"]:
         lf = np.array(p["log_f"])
         ln = np.array(p["log_n"])
@@ -45,16 +43,11 @@ def _slopes(res, path):
     ax.set_ylabel("minimal N")
     ax.set_title("N against f: solid (K/f)^kappa (theory), dotted (K/f)^alpha (v1)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
-def _windows(res, path):
-    plt = _plt()
+def _windows(ax, res):
     rows = res.figures["windows"]
     laws = sorted({r["law"] for r in rows})
-    fig, ax = plt.subplots(figsize=(6, 4.2))
     for law in laws:
         pts = [r for r in rows if r["law"] == law]
         n = [r["N"] for r in pts]
@@ -68,14 +61,9 @@ def _windows(res, path):
     ax.set_ylabel("H_N (0 drawn at 0.5)")
     ax.set_title("Learnability window: closed form and simulation (alpha = 1.5)")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
-def _envelopes(res, path):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+def _envelopes(ax, res):
     for name, d in res.figures["envelopes"].items():
         lags = np.array(d["lags"])
         line = ax.plot(lags, d["measured"], "-", label=f"{name} measured")
@@ -85,9 +73,18 @@ def _envelopes(res, path):
     ax.set_xlabel("lag")
     ax.set_ylabel("f(lag)")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+
+def _draw(maker, res, path):
+    """One figure: a fresh axes, the maker draws on it, PNG out, figure closed."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    try:
+        maker(ax, res)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 _MAKERS = {"slopes": _slopes, "windows": _windows, "envelopes": _envelopes}
@@ -102,6 +99,6 @@ def make_figures(suite, folder) -> dict[str, dict[str, str]]:
         for key, maker in _MAKERS.items():
             if key in r.figures and r.figures[key]:
                 path = folder / f"{r.claim.lower()}_{key}.png"
-                maker(r, path)
+                _draw(maker, r, path)
                 out.setdefault(r.claim, {})[key] = str(path)
     return out
