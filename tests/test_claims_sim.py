@@ -153,3 +153,10 @@ def test_profile_is_frozen_and_hashable():
     copy = dataclasses.replace(TINY)
     assert copy == TINY and hash(copy) == hash(TINY)
     assert math.isfinite(base.SUITE_FALSE_ALARM) and 0 < base.SUITE_FALSE_ALARM < 1
+
+
+def test_c4_reads_the_windows_c3_simulated():
+    from verify.claims import claim_seed
+
+    assert claim_seed(7, "C4") == claim_seed(7, "C3")
+    assert claim_seed(7, "C5") != claim_seed(7, "C3")
