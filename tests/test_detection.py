@@ -28,6 +28,9 @@ FA = 1e-3
 SIM_EXAMPLES = 10
 #: Trials per simulated power in the property tests.
 TRIALS = 600
+#: The thorough profile (``-m slow``): more examples, more trials, same total budget.
+THOROUGH_EXAMPLES = 60
+THOROUGH_TRIALS = 3000
 
 alphas = st.floats(1.2, 2.0, allow_nan=False)
 # a target sample size, log-uniform in [50, 2000]
@@ -152,19 +155,30 @@ def test_exact_minimal_n_solves_power_equation(alpha, n_target):
 # --------------------------------------------------------------------------------------
 # simulate_power against the exact power (Hypothesis; Bonferroni over the examples)
 # --------------------------------------------------------------------------------------
-@settings(max_examples=SIM_EXAMPLES)
-@given(alphas, log_targets, seeds)
-def test_simulated_power_at_minimal_n_matches_prediction(alpha, n_target, seed):
-    # false alarm: FA in total over <= SIM_EXAMPLES examples, one score test each
-    z = dm.z_for(FA, SIM_EXAMPLES)
+def _check_power_at_minimal_n(alpha, n_target, seed, examples, trials):
+    # false alarm: FA in total over <= examples, one score test each
+    z = dm.z_for(FA, examples)
     det = theory.Detection(alpha)
     f = _mean_for(det, n_target)
     n = max(1, round(dm.exact_minimal_n(det, f)))
-    est = dm.simulate_power(det, f, n, trials=TRIALS, seed=seed, z=z)
+    est = dm.simulate_power(det, f, n, trials=trials, seed=seed, z=z)
     assert est.predicted == pytest.approx(dm.predicted_power(det, f, n), abs=1e-15)
-    assert est.n == n and est.trials == TRIALS and est.hits == round(est.power * TRIALS)
+    assert est.n == n and est.trials == trials and est.hits == round(est.power * trials)
     assert abs(est.z_score) <= z, est
     assert est.ci[0] <= est.predicted <= est.ci[1]
+
+
+@settings(max_examples=SIM_EXAMPLES)
+@given(alphas, log_targets, seeds)
+def test_simulated_power_at_minimal_n_matches_prediction(alpha, n_target, seed):
+    _check_power_at_minimal_n(alpha, n_target, seed, SIM_EXAMPLES, TRIALS)
+
+
+@pytest.mark.slow
+@settings(max_examples=THOROUGH_EXAMPLES)
+@given(alphas, log_targets, seeds)
+def test_simulated_power_at_minimal_n_thorough(alpha, n_target, seed):
+    _check_power_at_minimal_n(alpha, n_target, seed, THOROUGH_EXAMPLES, THOROUGH_TRIALS)
 
 
 @st.composite
@@ -186,16 +200,14 @@ def window_cases(draw):
     return alpha, n, law, draw(seeds)
 
 
-@settings(max_examples=SIM_EXAMPLES)
-@given(window_cases())
-def test_window_consistent_with_simulated_power(case):
+def _check_window(case, examples, trials):
     alpha, n, law, seed = case
-    # false alarm: FA in total over <= SIM_EXAMPLES examples x 2 score tests (lags H, H+1)
-    z = dm.z_for(FA, 2 * SIM_EXAMPLES)
+    # false alarm: FA in total over <= examples x 2 score tests (lags H, H+1)
+    z = dm.z_for(FA, 2 * examples)
     det = theory.Detection(alpha)
     win = theory.learnability_window(law, alpha)
     h = win(n)
-    e = empirical_window(law, det, n, trials=TRIALS, seed=seed, z=z)
+    e = empirical_window(law, det, n, trials=trials, seed=seed, z=z)
     assert e["predicted"] == h
     assert set(e["powers"]) == {h, h + 1}
     p_h = dm.predicted_power(det, float(law(h)), n)
@@ -210,6 +222,19 @@ def test_window_consistent_with_simulated_power(case):
     # falls short of 1 - delta, the Wilson intervals bracket H
     if p_next < 1 - det.delta:
         assert e["consistent"], e
+
+
+@settings(max_examples=SIM_EXAMPLES)
+@given(window_cases())
+def test_window_consistent_with_simulated_power(case):
+    _check_window(case, SIM_EXAMPLES, TRIALS)
+
+
+@pytest.mark.slow
+@settings(max_examples=THOROUGH_EXAMPLES)
+@given(window_cases())
+def test_window_consistent_with_simulated_power_thorough(case):
+    _check_window(case, THOROUGH_EXAMPLES, THOROUGH_TRIALS)
 
 
 # --------------------------------------------------------------------------------------
