@@ -9,23 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numba
 import numpy as np
 import scipy
+from _common import best_of
 from scipy import stats
 
 from verify import stable
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def machine() -> str:

@@ -15,20 +15,11 @@ Run: ``python bench/bench_transport.py [--batch 64 --hidden 64 --steps 256 --rep
 """
 
 import argparse
-import time
 
 import numpy as np
+from _common import best_of
 
 from verify import recurrences as rec
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def torch_envelope(torch, net, x):
