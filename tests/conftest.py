@@ -1,6 +1,7 @@
 """Shared test configuration: Hypothesis profiles and common fixtures."""
 
 import os
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -16,3 +17,12 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("LEARNWIN_HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Collect tests/cuda only where numba.cuda can run kernels (a GPU or the simulator)."""
+    if collection_path.name == "cuda" and collection_path.parent == Path(__file__).parent:
+        from verify.device import cuda_available
+
+        return None if cuda_available() else True
+    return None

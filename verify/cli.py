@@ -48,21 +48,12 @@ def _param(text):
 
 
 def _check_device(device):
-    if device == "cpu":
-        return
-    try:
-        from numba import cuda
+    from .device import DeviceUnavailableError, check_device
 
-        ok = cuda.is_available()
-    except Exception:  # noqa: BLE001 - any import/driver failure means "no GPU"
-        ok = False
-    if not ok:
-        raise UsageError(
-            "--device cuda: no CUDA GPU is available on this machine; use --device cpu"
-        )
-    raise UsageError(
-        "--device cuda: the CUDA kernels are not part of this version; use --device cpu"
-    )
+    try:
+        check_device(device)
+    except DeviceUnavailableError as exc:
+        raise UsageError(f"--device {device}: {exc}") from None
 
 
 def _write_atomic(path, text):
@@ -106,7 +97,9 @@ def _run(args, *, write_report: bool):
         if bad:
             raise UsageError(f"--claims: unknown claim(s) {bad}; available: {available()}")
     profile = "full" if args.full else "quick"
-    suite = run_suite(claims, profile, args.seed, progress=_progress(sys.stderr))
+    suite = run_suite(
+        claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
+    )
     suite.command = "learnwin " + " ".join(sys.argv[1:])
     print(summary_table(suite.results))
     print(f"{sum(r.passed for r in suite.results)}/{len(suite.results)} claims pass "
@@ -297,7 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--full", action="store_true", help="the thorough profile")
         sp.add_argument("--claims", help="comma-separated claim ids, e.g. C2,C5")
         sp.add_argument("--seed", type=int, default=DEFAULT_SEED, help="suite seed")
-        sp.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+        sp.add_argument(
+            "--device",
+            choices=("cpu", "cuda"),
+            default="cpu",
+            help="where the kernels run (cuda: numba.cuda; the rest stays on the CPU)",
+        )
 
     v = sub.add_parser("verify", help="run the claims and print a summary")
     suite_opts(v)

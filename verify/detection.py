@@ -20,6 +20,7 @@ from scipy import special
 from theory import Detection
 from theory._validate import check_int, check_positive
 from theory.noise import sas_cdf
+from verify.device import resolve
 
 from . import stable
 
@@ -108,6 +109,7 @@ def simulate_power(
     seed: int,
     z: float = 3.0,
     method: str = "sum",
+    device=None,
 ) -> PowerEstimate:
     """Fraction of ``trials`` simulated experiments of size ``n`` in which the test fires.
 
@@ -128,22 +130,32 @@ def simulate_power(
     method : {"sum", "shortcut"}
         ``"sum"`` draws and reduces all ``n`` samples; ``"shortcut"`` draws the mean
         directly through the stability property (mean test only; a cross-check).
+    device : {None, "cpu", "cuda"}, optional
+        Where the Monte Carlo runs (:mod:`verify.device`).  On the GPU the mean test of
+        ``method="sum"`` runs as one fused kernel (draw, sum, test, count); the median
+        test has no GPU kernel.
     """
     n = check_int("n", n, lo=1)
     trials = check_int("trials", trials, lo=1)
     if mean != 0:
         check_positive("mean", mean)
-    kw = dict(n=n, trials=trials, seed=seed)
-    if method == "shortcut":
-        if det.estimator != "mean":
-            raise ValueError("method='shortcut' is only valid for the mean estimator")
-        est = stable.trial_means_shortcut(det.alpha, det.sigma, mean, **kw)
-    elif method == "sum":
-        est = stable.trial_means(det.alpha, det.sigma, mean, estimator=det.estimator, **kw)
-    else:
+    if method not in ("sum", "shortcut"):
         raise ValueError(f"method must be 'sum' or 'shortcut', got {method!r}")
-    stat = det.stat_scale * np.abs(est) * float(n) ** (1.0 / _sim_rate(det))
-    hits = int(np.count_nonzero(stat > det.epsilon))
+    if method == "shortcut" and det.estimator != "mean":
+        raise ValueError("method='shortcut' is only valid for the mean estimator")
+    dev = resolve(device, det.estimator == "mean", f"estimator={det.estimator!r}")
+    factor = det.stat_scale * float(n) ** (1.0 / _sim_rate(det))
+    kw = dict(n=n, trials=trials, seed=seed)
+    if dev == "cuda" and method == "sum":
+        hits = _gpu_hits(det, mean, n, trials, seed, factor)
+    else:
+        if method == "shortcut":
+            est = stable.trial_means_shortcut(det.alpha, det.sigma, mean, device=dev, **kw)
+        else:
+            est = stable.trial_means(
+                det.alpha, det.sigma, mean, estimator=det.estimator, device=dev, **kw
+            )
+        hits = int(np.count_nonzero(factor * np.abs(est) > det.epsilon))
     return PowerEstimate(
         n=n,
         trials=trials,
@@ -152,6 +164,15 @@ def simulate_power(
         ci=wilson(hits, trials, z),
         predicted=predicted_power(det, mean, n),
         seed=int(seed),
+    )
+
+
+def _gpu_hits(det: Detection, mean: float, n: int, trials: int, seed: int, factor: float) -> int:
+    from verify.gpu import noise as gpu_noise
+
+    ab, log_s = stable._cms_constants(det.alpha, 0.0)
+    return gpu_noise.detection_hits(
+        n, trials, int(seed), factor, det.epsilon, det.alpha, 0.0, ab, log_s, det.sigma, mean
     )
 
 

@@ -42,6 +42,7 @@ from numba.typed import List
 from theory import kappa  # noqa: F401  (re-exported: the mean's concentration exponent)
 from theory._validate import check_alpha, check_in_range, check_int, check_positive
 from verify._jit import jit, pjit
+from verify.device import resolve
 
 __all__ = [
     "BLOCK",
@@ -309,6 +310,7 @@ def sample(
     seed,
     param="S1",
     parallel=True,
+    device=None,
 ):
     """Draw ``size`` samples of ``S(alpha, beta, sigma, mu)`` with the numba CMS kernel.
 
@@ -332,19 +334,27 @@ def sample(
     parallel : bool, optional
         Run the chunks with ``numba.prange`` (True) or in one thread (False); the numbers
         are identical either way.
+    device : {None, "cpu", "cuda"}, optional
+        Where to run (:mod:`verify.device`).  On ``"cuda"`` the same CMS transform runs on
+        xoroshiro128+ streams (:mod:`verify.gpu.noise`): the same law, other numbers.
 
     Returns
     -------
     numpy.ndarray
-        Float64 array of shape ``(size,)``, equal to ``sample_reference`` on the same seed.
+        Float64 array of shape ``(size,)``, equal to ``sample_reference`` on the same seed
+        (on the CPU).
     """
     a, b, s = _check_common(alpha, beta, sigma, param)
     m = check_in_range("mu", mu)
     size = check_int("size", size, lo=1)
-    n_chunks = -(-size // CHUNK)
-    gens = _generators(seed, n_chunks)
     ab, log_s = _cms_constants(a, b)
     loc = m - s * _s0_shift(a, b, param)
+    if resolve(device) == "cuda":
+        from verify.gpu import noise as gpu_noise
+
+        return gpu_noise.sample(size, _seed_sequence(seed), a, b, ab, log_s, s, loc)
+    n_chunks = -(-size // CHUNK)
+    gens = _generators(seed, n_chunks)
     kernel = _sample_par if parallel else _sample_ser
     return kernel(_typed(gens), size, CHUNK, a, b, ab, log_s, s, loc)
 
@@ -394,6 +404,7 @@ def trial_means(
     trim=DEFAULT_TRIM,
     clip=DEFAULT_CLIP,
     parallel=True,
+    device=None,
 ):
     """Location estimates of ``trials`` independent samples ``signal + noise`` of size ``n``.
 
@@ -432,6 +443,10 @@ def trial_means(
         Clip level in units of sigma, > 0; default :data:`DEFAULT_CLIP` = 3.
     parallel : bool, optional
         Parallelise over trials with ``numba.prange``; the result is identical either way.
+    device : {None, "cpu", "cuda"}, optional
+        Where to run (:mod:`verify.device`).  The GPU computes the mean and the clipped
+        mean (each trial summed in parts of :data:`verify.gpu.noise.PART` samples); the
+        median and trimmed mean are CPU-only.
 
     Returns
     -------
@@ -442,9 +457,17 @@ def trial_means(
         alpha, beta, sigma, signal, n, trials, estimator, trim, clip, param
     )
     est = _EST_CODE[estimator]
-    gens = _generators(seed, trials)
     ab, log_s = _cms_constants(a, b)
     loc = sig - s * _s0_shift(a, b, param)
+    if resolve(device, est in (0, 3), f"estimator={estimator!r}") == "cuda":
+        from verify.gpu import noise as gpu_noise
+
+        seq = _seed_sequence(seed)
+        use_clip = est == 3
+        return gpu_noise.trial_statistics(
+            n, trials, seq, clip * s, use_clip, a, b, ab, log_s, s, loc
+        )
+    gens = _generators(seed, trials)
     width = BLOCK if est in (0, 3) else n
     workers = min(numba.get_num_threads(), trials) if parallel else 1
     g = int(trim * n)
@@ -499,7 +522,8 @@ def trial_means_reference(
     return out
 
 
-def trial_means_shortcut(alpha, sigma=1.0, signal=0.0, *, n, trials, seed, beta=0.0, param="S1"):
+def trial_means_shortcut(alpha, sigma=1.0, signal=0.0, *, n, trials, seed, beta=0.0, param="S1",
+                         device=None):  # fmt: skip
     """Sample means of ``n`` noisy samples drawn directly through the stability property.
 
     The mean of ``n`` i.i.d. ``sigma * Z`` (standard S1) is ``sigma * n^(1/alpha - 1) * Z'``
@@ -517,7 +541,7 @@ def trial_means_shortcut(alpha, sigma=1.0, signal=0.0, *, n, trials, seed, beta=
     sig = check_in_range("signal", signal)
     n = check_int("n", n, lo=1)
     trials = check_int("trials", trials, lo=1)
-    z = sample(a, b, 1.0, size=trials, seed=seed)
+    z = sample(a, b, 1.0, size=trials, seed=seed, device=device)
     if a == 1.0:
         mean_noise = s * (z + (2.0 / math.pi) * b * math.log(n))
     else:

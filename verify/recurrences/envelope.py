@@ -16,7 +16,7 @@ import numpy as np
 
 from theory._validate import check_finite_array, check_positive
 
-from .transport import _run, check_lag, check_net, check_order
+from .transport import _run, check_lag, check_net, check_order, resolve_device
 
 __all__ = [
     "EnvelopeResult",
@@ -106,7 +106,7 @@ def _logsumexp(a: np.ndarray, axis) -> np.ndarray:
 
 
 def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None,
-                     eps=1e-8, h0=None) -> EnvelopeResult:  # fmt: skip
+                     eps=1e-8, h0=None, device=None) -> EnvelopeResult:  # fmt: skip
     """Measure the envelope of ``net`` on inputs ``x``.
 
     Parameters
@@ -121,6 +121,8 @@ def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_
         As in :func:`unit_rates`.
     h0 : array_like, optional
         Initial hidden state.
+    device : {None, "cpu", "cuda"}, optional
+        Where the transport runs (:mod:`verify.device`; ``"exact"`` is CPU-only).
 
     Returns
     -------
@@ -128,22 +130,27 @@ def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_
     """
     net = check_net(net)
     order = check_order(order)
+    device = resolve_device(device, order)
     x = net.check_inputs(x)
     max_lag = check_lag(max_lag, x.shape[1])
     rates = unit_rates(net, optimizer, lr, v_hat, eps)
-    return envelope_of_trajectory(net, net.forward(x, h0), max_lag, order, rates, optimizer)
+    traj = net.forward(x, h0)
+    return envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer, device=device)
 
 
 def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
-                           correction_scale=1.0) -> EnvelopeResult:  # fmt: skip
+                           correction_scale=1.0, device=None) -> EnvelopeResult:  # fmt: skip
     """Envelope of an already computed trajectory with given per-unit rates (H,).
 
     ``correction_scale`` multiplies the first-order correction ``d / r`` (1 is THEORY's
     Gamma; -1 gives the sign-flipped negative control of the fidelity check).
     """
+    device = resolve_device(device, order)
     B, T1, _ = traj.h.shape
     T = T1 - 1
-    log_terms, _, _ = _run(net, traj, max_lag, order, np.log(rates), False, correction_scale)
+    log_terms, _, _ = _run(
+        net, traj, max_lag, order, np.log(rates), False, correction_scale, device
+    )
     lags = np.arange(max_lag + 1)
     counts = B * (T - np.maximum(lags, 1) + 1)
     log_unit = _logsumexp(log_terms, axis=0) - np.log(counts)[:, None]
@@ -153,12 +160,12 @@ def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
 
 
 def envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None, eps=1e-8,
-             h0=None) -> np.ndarray:  # fmt: skip
+             h0=None, device=None) -> np.ndarray:  # fmt: skip
     """Return the envelope ``f(l)``, shape (L + 1,); see :func:`measure_envelope`."""
-    return measure_envelope(net, x, max_lag, order, optimizer, lr, v_hat, eps, h0).f
+    return measure_envelope(net, x, max_lag, order, optimizer, lr, v_hat, eps, h0, device).f
 
 
 def log_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None,
-                 eps=1e-8, h0=None) -> np.ndarray:  # fmt: skip
+                 eps=1e-8, h0=None, device=None) -> np.ndarray:  # fmt: skip
     """Return ``log f(l)``, shape (L + 1,), resolvable far below 1e-300."""
-    return measure_envelope(net, x, max_lag, order, optimizer, lr, v_hat, eps, h0).log_f
+    return measure_envelope(net, x, max_lag, order, optimizer, lr, v_hat, eps, h0, device).log_f

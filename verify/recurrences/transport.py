@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory._validate import check_int
+from verify.device import resolve
 
 from . import kernels
 from .cells import Cell, Trajectory
@@ -107,7 +108,12 @@ def step_factors(net: Cell, traj: Trajectory, order: str):
     return r, np.divide(d, r, out=np.zeros_like(d), where=r > 0.0)
 
 
-def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
+def resolve_device(device, order: str) -> str:
+    """The device the transport of ``order`` runs on (``"exact"`` has no GPU kernel)."""
+    return resolve(device, order != "exact", f"order={order!r}")
+
+
+def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0, device="cpu"):
     B, T1, H = traj.h.shape
     T = T1 - 1
     shape = (B, T, max_lag + 1, H) if store else (1, 1, 1, 1)
@@ -136,7 +142,11 @@ def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
         fac, corr = (np.ascontiguousarray(a) for a in step_factors(net, traj, order))
         if correction_scale != 1.0:
             corr = corr * correction_scale
-        kernels.product_transport(
+        if device == "cuda":
+            from verify.gpu.transport import product_transport
+        else:
+            product_transport = kernels.product_transport
+        product_transport(
             fac, corr, order == "first", np.exp(loglam), loglam, max_lag, acc,
             env_m, env_s, store, out_log, out_sgn,
         )  # fmt: skip
@@ -146,7 +156,7 @@ def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0):
     return log_terms, out_log, out_sgn
 
 
-def transport(net, x, max_lag, order="exact", h0=None) -> Transport:
+def transport(net, x, max_lag, order="exact", h0=None, device=None) -> Transport:
     """Per-unit transport of ``net`` on inputs ``x`` for all positions and lags.
 
     Parameters
@@ -161,6 +171,9 @@ def transport(net, x, max_lag, order="exact", h0=None) -> Transport:
         See the module docstring.
     h0 : array_like, optional
         Initial hidden state, (B, H) or (H,); zeros by default.
+    device : {None, "cpu", "cuda"}, optional
+        Where the transport kernel runs (:mod:`verify.device`); the forward pass is always
+        on the CPU.  ``"exact"`` has no GPU kernel.
 
     Returns
     -------
@@ -170,6 +183,7 @@ def transport(net, x, max_lag, order="exact", h0=None) -> Transport:
     """
     net = check_net(net)
     order = check_order(order)
+    dev = resolve_device(device, order)
     x = net.check_inputs(x)
     B, T, _ = x.shape
     max_lag = check_lag(max_lag, T)
@@ -180,7 +194,7 @@ def transport(net, x, max_lag, order="exact", h0=None) -> Transport:
             f"{MAX_TRANSPORT_ELEMENTS}: use envelope() or smaller B, T or max_lag"
         )
     traj = net.forward(x, h0)
-    _, out_log, out_sgn = _run(net, traj, max_lag, order, np.zeros(net.hidden), True)
+    _, out_log, out_sgn = _run(net, traj, max_lag, order, np.zeros(net.hidden), True, device=dev)
     return Transport(log_abs=out_log, sign=out_sgn, order=order, max_lag=max_lag)
 
 
