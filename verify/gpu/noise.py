@@ -54,14 +54,19 @@ def _partial_kernel(st, partial, n, parts, clip, use_clip, alpha, beta, ab, log_
     if k >= partial.shape[0]:
         return
     lo = (k % parts) * PART
-    hi = min(n, lo + PART)
+    hi = lo + PART
+    if hi > n:
+        hi = n
     s = 0.0
     for _ in range(lo, hi):
         u = uniform(st, k)
         w = exponential(st, k)
         x = loc + scale * _cms(u, w, alpha, beta, ab, log_s)
         if use_clip:
-            x = min(max(x, -clip), clip)
+            if x > clip:
+                x = clip
+            elif x < -clip:
+                x = -clip
         s += x
     partial[k] = s
 

@@ -46,7 +46,8 @@ def _product_kernel(fac, corr, use_corr, lam, loglam, max_lag, acc, env_m, env_s
         p = 1.0
         e = 0.0
         cs = 0.0
-        for lag in range(min(max_lag, i + 1) + 1):
+        top = i + 1 if i + 1 < max_lag else max_lag
+        for lag in range(top + 1):
             j = i - lag + 1
             if lag > 0:
                 v = p * fac[b, j, q]
