@@ -13,6 +13,10 @@ detection
     Monte Carlo of the lag-detection test: power, minimal N(ell), empirical windows.
 claims
     The claims C1-C9 of THEORY.md as named checks returning structured results.
+device
+    ``device="cpu" | "cuda"`` selection and the ``using`` context.
+gpu
+    The numba.cuda kernels (imported only when a computation runs on the GPU).
 """
 
 __version__ = "0.1.0"
