@@ -183,6 +183,110 @@ def test_write_report_with_figures(tmp_path):
     assert "![envelopes](figures/c2_envelopes.png)" in (out / "c2.md").read_text(encoding="utf-8")
 
 
+#: Small synthetic plot data for every figure key, shaped as the claim checks attach it.
+SYNTHETIC_FIGURES = {
+    "quantiles": [
+        {
+            "alpha": a,
+            "kappa": a / (a - 1),
+            "levels": [0.1, 0.25, 0.75, 0.9],
+            "predicted": [-2.0, -1.0, 1.0, 2.0],
+            "N": [10, 100, 1000],
+            "rescaled": [[-2.1, -1.0, 1.0, 2.1], [-1.9, -1.1, 0.9, 1.9], [-2.0, -1.0, 1.0, 2.0]],
+            "clt_rescaled": [[-3.0, -1.5, 1.5, 3.0], [-6.0, -3.0, 3.0, 6.0], [-9, -5, 5, 9]],
+        }
+        for a in (1.5, 2.0)
+    ],
+    "slopes": [
+        {
+            "alpha": 1.5,
+            "rate": 3.0,
+            "prefactor": 2.0,
+            "log_f": [-1.0, -2.0, -3.0],
+            "log_n": [5.0, 8.0, 11.0],
+            "log_lo": [4.9, 7.9, 10.9],
+            "log_hi": [5.1, 8.1, 11.1],
+        }
+    ],
+    "windows": [
+        {"law": "exponential", "N": n, "predicted": h, "empirical": h, "v1": 2 * h}
+        for n, h in ((100, 3), (1000, 7), (10_000, 11))
+    ],
+    "growth": [
+        {
+            "law": "exponential",
+            "regime": "logarithmic",
+            "N_grid": [100.0, 1000.0, 10_000.0],
+            "H_continuous": [3.5, 7.2, 11.0],
+            "H_v1_continuous": [10.0, 30.0, None],  # None: beyond float range
+            "N": [100, 10_000],
+            "predicted": [3, 11],
+            "empirical": [0, 11],
+        }
+    ],
+    "alphas": {
+        "law": "exponential",
+        "N": 10_000,
+        "alpha": [1.2, 1.5, 2.0],
+        "predicted": [1, 11, 20],
+        "empirical": [1, 11, 21],
+        "interval": [[0, None], [10, 11], [19, None]],
+        "v1": [32, None, 20],
+        "v1_power": [0.06, 0.04, 0.98],
+    },
+    "envelopes": {"gru": {"lags": [0, 1, 2], "measured": [1.0, 0.5, 0.25], "reference": None}},
+    "transport": {
+        "GRU": {
+            "lags": [0, 1, 2, 3],
+            "log_f_first": [0.0, -0.6, -1.2, -1.8],
+            "log_f_exact": [0.0, -0.5, -1.0, -1.5],
+            "mean_unit_rho": 0.999,
+        }
+    },
+    "stable_windows": {
+        "N": 1e6,
+        "theta": 0.065,
+        "networks": {
+            f"r={r}": {
+                "lags": [0, 1, 2, 3],
+                "measured": [r**k for k in range(4)],
+                "fitted": [None] + [r**k for k in range(1, 4)],  # None: diverges at 0
+                "norm": r,
+                "window": w,
+            }
+            for r, w in ((0.5, 1), (0.9, 3))
+        },
+    },
+    "optimizers": {
+        "lags": [0, 1, 2, 3],
+        "N": 1e6,
+        "theta": 0.3,
+        "envelopes": {
+            name: {"measured": [1.0, q, q**2, q**3], "fitted": [1.0, q, q**2, q**3], "window": w}
+            for name, q, w in (("SGD", 0.7, 3), ("Adam", 0.6, 2))
+        },
+        "control": [1.0, 0.7, 0.49, 0.343],
+    },
+}
+
+
+def test_every_maker_draws_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from verify.report import figures
+
+    assert set(figures._MAKERS) == set(SYNTHETIC_FIGURES)
+    suite = _suite()
+    suite.results[0].figures = copy.deepcopy(SYNTHETIC_FIGURES)
+    json.dumps(suite.as_dict())  # plot data is JSON-able
+    made = figures.make_figures(suite, tmp_path)
+    assert set(made) == {"C2"}
+    assert set(made["C2"]) == set(SYNTHETIC_FIGURES)
+    for key, path in made["C2"].items():
+        assert Path(path).name == f"c2_{key}.png"
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "c5_slopes.png").exists()  # no data, no figure
+
+
 def test_write_report_is_atomic(tmp_path, monkeypatch):
     out = tmp_path / "report"
     out.mkdir()

@@ -50,6 +50,11 @@ def end_to_end(lags, log_f, law, *, n, trials, seed, z, alpha=ALPHA):
     }
 
 
+def _finite_list(values):
+    """Plot data: floats, ``None`` where a fitted law diverges (e.g. a power law at lag 0)."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+
+
 def _e2e_row(label, e, law):
     pw = e["powers"]
     cells = {lag: f"{p.power:.3f} ({p.predicted:.3f})" for lag, p in pw.items()}
@@ -144,9 +149,13 @@ def check_c7(profile, seed, false_alarm):
     s = seed % 2**31
     x = rec.random_inputs(2, profile.net_steps, 2, seed=s + 1)
     max_lag = profile.net_steps // 2
-    rows, rhos, ok, neg = [], [], True, True
+    rows, rhos, ok, neg, fig = [], [], True, True, {}
     for name, net in _arch_nets(profile, s).items():
         r = diag.first_order_fidelity(net, x, max_lag)
+        fig[name] = {"lags": np.asarray(r["lags"]).tolist(),
+                     "log_f_first": np.asarray(r["log_f_first"]).tolist(),
+                     "log_f_exact": np.asarray(r["log_f_exact"]).tolist(),
+                     "mean_unit_rho": r["mean_unit_rho"]}  # fmt: skip
         bad = diag.first_order_fidelity(net, x, max_lag, correction_sign=-1.0)
         rhos.append(r["mean_unit_rho"])
         good = r["mean_unit_rho"] >= 0.972 and r["max_abs_log_error"] <= LOG_ERROR_BAR
@@ -180,6 +189,7 @@ def check_c7(profile, seed, false_alarm):
                "modestly (column 'sign-flipped'): at these sizes most of the first order's "
                "error is of higher order, so the rank diagnostic of the paper is a weak test "
                "of the expansion."],
+        figures={"transport": fig},
     )  # fmt: skip
 
 
@@ -189,7 +199,7 @@ def check_c8(profile, seed, false_alarm):
     z = z_threshold(false_alarm, 4)
     r = diag.stability_vs_learnability()
     same = diag.stability_vs_learnability(retentions=(0.98, 0.98))
-    rows, ok = [], r["passed"]
+    rows, ok, fig = [], r["passed"], {}
     for k, (ret, law) in enumerate(zip((0.5, 0.98), r["laws"], strict=True)):
         spec = spectra.Homogeneous(ret)
         net = rec.ConstGate.init(16, 2, spec, seed=k, recurrent_scale=0.1)
@@ -202,6 +212,11 @@ def check_c8(profile, seed, false_alarm):
         row["max Jacobian norm"] = fmt(float(r["norms"][k]), 4)
         row["H_N at 1e6"] = int(r["windows"][k])
         rows.append(row)
+        fig[f"ConstGate r={ret}"] = {
+            "lags": res.lags.tolist(), "measured": np.exp(res.log_f).tolist(),
+            "fitted": _finite_list(law(res.lags)),
+            "norm": float(r["norms"][k]), "window": int(r["windows"][k]),
+        }  # fmt: skip
     return CheckResult(
         "C8", "", "pass" if ok and not same["passed"] else "fail",
         predicted="both norms < 1, window ratio >= 10",
@@ -213,6 +228,8 @@ def check_c8(profile, seed, false_alarm):
         negative_control={"description": "two networks with the same retention (0.98)",
                           "rejected": not same["passed"]},
         params={"retentions": [0.5, 0.98], "N": 1e6, "alpha": ALPHA},
+        figures={"stable_windows": {"N": 1e6, "theta": theory.Detection(ALPHA).theta(1e6),
+                                    "networks": fig}},
     )  # fmt: skip
 
 
@@ -230,11 +247,15 @@ def check_c9(profile, seed, false_alarm):
     v_hat = np.tile(per_unit, rows_v // net.hidden)[:, None] * np.ones((1, net.hidden))
     r = diag.optimizer_reshapes_envelope(net, x, max_lag, v_hat, lr=1e-3)
     ctl = diag.optimizer_reshapes_envelope(net, x, max_lag, np.full_like(v_hat, 1e-6), lr=1e-3)
-    windows = {}
+    windows, fig = {}, {}
     for label, log_f in (("SGD", r["log_f_sgd"]), ("Adam", r["log_f_adam"])):
         lf = log_f - log_f[0]  # both normalised to f(0) = 1
         law = fit_envelope(lf, r["lags"], log=True).best
         windows[label] = (law, theory.learnability_window(law, ALPHA)(1e6))
+        fig[label] = {"measured": np.exp(lf).tolist(),
+                      "fitted": _finite_list(law(r["lags"])),
+                      "window": int(windows[label][1])}  # fmt: skip
+    control = ctl["log_f_adam"] - ctl["log_f_adam"][0]
     change = r["max_abs_log_shape_change"]
     ok = change > 0.1 and windows["SGD"][1] != windows["Adam"][1]
     return CheckResult(
@@ -254,4 +275,7 @@ def check_c9(profile, seed, false_alarm):
         params={"hidden": net.hidden, "max_lag": max_lag,
                 "v_hat": "per unit lognormal(0, 3) * 1e-6",
                 "alpha": ALPHA},
+        figures={"optimizers": {"lags": np.asarray(r["lags"]).tolist(), "N": 1e6,
+                                "theta": theory.Detection(ALPHA).theta(1e6), "envelopes": fig,
+                                "control": np.exp(control).tolist()}},
     )  # fmt: skip

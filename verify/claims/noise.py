@@ -35,8 +35,19 @@ def check_c1(profile, seed, false_alarm):
     rows, worst, neg_rejected = [], 0.0, True
     seeds = np.random.SeedSequence(seed).generate_state(len(alphas) * len(profile.c1_ns))
     k = 0
+    fig = []
     for a in alphas:
         kap = theory.kappa(a)
+        curve = {
+            "alpha": a,
+            "kappa": kap,
+            "levels": list(QUANTILE_LEVELS),
+            "predicted": [theory.sas_quantile(p, a) for p in QUANTILE_LEVELS],
+            "N": list(profile.c1_ns),
+            "rescaled": [],
+            "clt_rescaled": [],
+        }
+        fig.append(curve)
         for n in profile.c1_ns:
             means = stable.trial_means(
                 a, 1.0, 0.0, n=n, trials=profile.c1_trials, seed=int(seeds[k])
@@ -49,6 +60,8 @@ def check_c1(profile, seed, false_alarm):
             worst = max(worst, max(abs(v) for v in zs))
             if a < 2.0 and n >= 100:
                 neg_rejected &= max(abs(v) for v in zw) > z
+            curve["rescaled"].append(np.quantile(right, QUANTILE_LEVELS).tolist())
+            curve["clt_rescaled"].append(np.quantile(wrong, QUANTILE_LEVELS).tolist())
             rows.append(
                 {
                     "alpha": a,
@@ -73,6 +86,7 @@ def check_c1(profile, seed, false_alarm):
             "rejected": bool(neg_rejected),
         },
         params={"trials": profile.c1_trials, "Ns": list(profile.c1_ns), "alphas": alphas},
+        figures={"quantiles": fig},
     )
 
 

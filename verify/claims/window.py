@@ -173,7 +173,8 @@ def check_c4(profile, seed, false_alarm):
     """Regimes from sympy.limit against the table; simulated windows follow them."""
     grid, z = _window_grid(profile, seed, false_alarm)
     det = theory.Detection(WINDOW_ALPHA)
-    rows, ok, neg = [], True, True
+    v1 = theory.Detection(WINDOW_ALPHA, exponent="alpha")
+    rows, ok, neg, fig = [], True, True, []
     for law in WINDOW_LAWS:
         win = theory.LearnabilityWindow(law, det)
         pts = [g for g in grid if g["law"] is law]
@@ -200,6 +201,7 @@ def check_c4(profile, seed, false_alarm):
                 "monotone": grows,
             }
         )
+        fig.append(_growth_curve(law, win, theory.LearnabilityWindow(law, v1), pts))
     return CheckResult(
         "C4",
         "",
@@ -214,7 +216,29 @@ def check_c4(profile, seed, false_alarm):
             "rejected": bool(neg),
         },
         params={"alpha": WINDOW_ALPHA, "Ns": list(profile.window_ns)},
+        figures={"growth": fig},
     )
+
+
+def _finite(x):
+    """``x`` as a float for plot data, ``None`` where it is infinite (unbounded)."""
+    return float(x) if math.isfinite(x) else None
+
+
+def _growth_curve(law, win, win_v1, pts):
+    """Plot data of C4: closed-form H_N on a fine grid of N, and the simulated windows."""
+    ns = [g["N"] for g in pts]
+    grid = np.geomspace(min(ns), max(ns), 60)
+    return {
+        "law": law.name,
+        "regime": win.regime,
+        "N_grid": grid.tolist(),
+        "H_continuous": np.asarray(win.continuous(grid), dtype=float).tolist(),
+        "H_v1_continuous": [_finite(h) for h in np.asarray(win_v1.continuous(grid), dtype=float)],
+        "N": ns,
+        "predicted": [g["predicted"] for g in pts],
+        "empirical": [g["empirical"] for g in pts],
+    }
 
 
 @claim("C5", "Heavier tails (smaller alpha) shrink the window")
@@ -269,4 +293,16 @@ def check_c5(profile, seed, false_alarm):
             "rejected": bool(neg),
         },
         params={"law": repr(law), "N": n, "alphas": alphas, "trials": profile.window_trials},
+        figures={
+            "alphas": {
+                "law": law.name,
+                "N": n,
+                "alpha": alphas,
+                "predicted": pred,
+                "empirical": emp,
+                "interval": [[_finite(v) for v in r[1]["interval"]] for r in res],
+                "v1": [_finite(v) for v in v1],
+                "v1_power": [r[3].power for r in res],
+            }
+        },
     )
