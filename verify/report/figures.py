@@ -19,6 +19,9 @@ def _plt():
 
 
 def _slopes(ax, res):
+    # C2: the theory's (K/f)^kappa against the v1 (K/f)^alpha; R1 (median test): (K/f)^2
+    # against the mean test's (K/f)^kappa, its negative control
+    median = res.claim == "R1"
     for p in res.figures["slopes"]:
         lf = np.array(p["log_f"])
         ln = np.array(p["log_n"])
@@ -35,13 +38,17 @@ def _slopes(ax, res):
         # both predictions drawn from their closed forms, prefactor included (not fitted)
         fx = np.exp(np.linspace(lf.min(), lf.max(), 20))
         k = p["prefactor"]
+        rival = p["alpha"] / (p["alpha"] - 1.0) if median else p["alpha"]
         ax.plot(fx, (k / fx) ** p["rate"], "-", color=c, lw=1)
-        ax.plot(fx, (k / fx) ** p["alpha"], ":", color=c, lw=1)
+        ax.plot(fx, (k / fx) ** rival, ":", color=c, lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("envelope f(lag)")
     ax.set_ylabel("minimal N")
-    ax.set_title("N against f: solid (K/f)^kappa (theory), dotted (K/f)^alpha (v1)")
+    if median:
+        ax.set_title("Median test: solid (K/f)^2 (R1), dotted slope -kappa (the mean's rate)")
+    else:
+        ax.set_title("N against f: solid (K/f)^kappa (theory), dotted (K/f)^alpha (v1)")
     ax.legend(fontsize=7)
 
 
@@ -72,6 +79,7 @@ def _envelopes(ax, res):
     ax.set_yscale("log")
     ax.set_xlabel("lag")
     ax.set_ylabel("f(lag)")
+    ax.set_title("Envelopes of the gate spectra: measured (solid) and their laws (dashed)")
     ax.legend(fontsize=6)
 
 
