@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 
 import numba
 import numpy as np
-import scipy
-from _common import best_of
+from _common import best_of, machine
 from scipy import stats
 
 from verify import stable
@@ -34,24 +32,6 @@ def simd_width() -> str:
     ir = fn.inspect_llvm(fn.signatures[0])
     widths = [int(w) for w in re.findall(r"fdiv <(\d+) x double>", ir)]
     return f"{max(widths)} doubles per instruction" if widths else "not vectorised"
-
-
-def machine(load: float) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
-        f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
-        f"load average at start {load:.2f}"
-    )
 
 
 def main(argv=None) -> int:

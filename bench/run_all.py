@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numba
 import numpy as np
-import scipy
-from _common import best_of
+from _common import best_of, machine
 from scipy import stats
 
 from theory import Detection
@@ -39,23 +37,6 @@ from verify import detection, device, stable
 from verify import recurrences as rec
 
 HERE = Path(__file__).resolve().parent
-
-
-def machine(threads: int) -> str:
-    """One paragraph describing the machine and the software versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpu = device.describe("cuda") if device.cuda_available() else "none"
-    return (
-        f"CPU {cpu}, {os.cpu_count()} logical CPUs, numba threads {threads}; GPU: {gpu}; "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, SciPy {scipy.__version__}, numba {numba.__version__}; "
-        f"load average at start {os.getloadavg()[0]:.2f}"
-    )
 
 
 class Table:
@@ -160,7 +141,8 @@ def main(argv=None) -> int:
     threads = min(args.threads, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(threads)
     q = args.quick
-    header = machine(threads)
+    gpu = device.describe("cuda") if device.cuda_available() else "none"
+    header = machine(os.getloadavg()[0], gpu)
 
     def progress(msg):
         print(msg, file=sys.stderr, flush=True)
