@@ -308,3 +308,15 @@ def test_write_report_is_atomic(tmp_path, monkeypatch):
     assert (out / "index.md").read_text(encoding="utf-8") == "previous report"
     assert (out / "c1.md").read_text(encoding="utf-8") == "previous page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_extra_page_with_figure_data_gets_its_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    mae = {"mcculloch": [0.02, 0.01, 0.01], "koutrouvelis": [0.01, 0.005, 0.004]}
+    data = {"accuracy": {"alphas": [1.1, 1.5, 2.0], "n": 1000, "reps": 2, "mae": mae}}
+    suite = _suite(extras={"acc": ("tail_accuracy.md", "# Acc\n", data)})
+    out = write_report(suite, tmp_path / "report", figures=True)
+    page = (out / "tail_accuracy.md").read_text(encoding="utf-8")
+    assert page.startswith("# Acc\n")
+    assert "![accuracy](figures/tail_accuracy_accuracy.png)" in page
+    assert (out / "figures" / "tail_accuracy_accuracy.png").read_bytes()[:4] == b"\x89PNG"

@@ -109,7 +109,7 @@ def _run(args, *, write_report: bool):
     out = getattr(args, "report", None) or getattr(args, "out", None)
     if write_report and out:
         if getattr(args, "with_tail_table", True):
-            suite.extras["alpha-estimator accuracy"] = ("tail_accuracy.md", _tail_table(args))
+            suite.extras["alpha-estimator accuracy"] = ("tail_accuracy.md", *_tail_table(args))
         path = write(suite, out)
         print(f"report written to {path}/index.md")
     return EXIT_OK if suite.passed else EXIT_FAIL
@@ -122,7 +122,8 @@ def _tail_table(args):
         table = accuracy_table(seed=args.seed % 2**32)
     else:
         table = accuracy_table(alphas=(1.1, 1.4, 1.7, 2.0), reps=2, seed=args.seed % 2**32)
-    return "# Tail-index estimator accuracy\n\n" + render_markdown(table)
+    text = "# Tail-index estimator accuracy\n\n" + render_markdown(table)
+    return text, {"accuracy": table.plot_data()}
 
 
 def cmd_verify(args):

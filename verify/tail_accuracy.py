@@ -50,6 +50,15 @@ class AccuracyTable:
         """Return the grid-averaged MAE of ``alpha`` per method."""
         return {m: float(self.mae[:, j].mean()) for j, m in enumerate(self.methods)}
 
+    def plot_data(self) -> dict:
+        """Plain lists for the report figure: alphas and the MAE of alpha per method."""
+        return {
+            "alphas": [float(a) for a in self.alphas],
+            "mae": {m: self.mae[:, j].tolist() for j, m in enumerate(self.methods)},
+            "n": int(self.n),
+            "reps": int(self.reps),
+        }
+
     def best(self) -> str:
         """Return the method with the smallest grid-averaged MAE of ``alpha``."""
         o = self.overall()

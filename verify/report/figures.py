@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["make_figures"]
+__all__ = ["make_extra_figures", "make_figures"]
 
 
 def _plt():
@@ -303,6 +303,32 @@ _MAKERS = {
     "stable_windows": _stable_windows,
     "optimizers": _optimizers,
 }
+
+
+def _accuracy(ax, data):
+    for method, mae in data["mae"].items():
+        ax.plot(data["alphas"], mae, "o-", label=method)
+    ax.set_yscale("log")
+    ax.set_xlabel("true alpha")
+    ax.set_ylabel("mean absolute error of alpha")
+    ax.set_title(f"Tail-index estimators: SaS(1) samples, n = {data['n']}, {data['reps']} reps")
+    ax.legend(fontsize=7)
+
+
+#: makers of the figures of extra pages (they draw plain data, not a CheckResult)
+_EXTRA_MAKERS = {"accuracy": _accuracy}
+
+
+def make_extra_figures(stem: str, data: dict, folder) -> list[tuple[str, str]]:
+    """Draw the figures of an extra page; return ``(key, path)`` pairs."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for key, d in data.items():
+        path = folder / f"{stem}_{key}.png"
+        _draw(_EXTRA_MAKERS[key], d, path)
+        out.append((key, str(path)))
+    return out
 
 
 def make_figures(suite, folder) -> dict[str, dict[str, str]]:

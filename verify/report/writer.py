@@ -15,6 +15,10 @@ __all__ = ["write_report"]
 def write_report(suite, out_dir, *, figures: bool = True) -> Path:
     """Write ``index.md``, one page per claim and the figures to ``out_dir``.
 
+    ``suite.extras`` maps a title to ``(file name, markdown)`` or ``(file name, markdown,
+    figure data)``; figure data (key -> plain data) is drawn by
+    :func:`verify.report.figures.make_extra_figures` and linked at the end of the page.
+
     Everything is written to a temporary sibling folder first; only when it is complete is
     ``out_dir`` replaced, so an interrupted or failed run leaves the previous report intact.
     """
@@ -34,7 +38,12 @@ def write_report(suite, out_dir, *, figures: bool = True) -> Path:
             (tmp / name).write_text(claim_page(r, suite, rel), encoding="utf-8")
             pages[r.claim] = name
         extras = []
-        for title, (fname, text) in suite.extras.items():
+        for title, (fname, text, *fig_data) in suite.extras.items():
+            if figures and fig_data:
+                from .figures import make_extra_figures
+
+                for key, path in make_extra_figures(Path(fname).stem, fig_data[0], tmp / "figures"):
+                    text += f"\n![{key}](figures/{Path(path).name})\n"
             (tmp / fname).write_text(text, encoding="utf-8")
             extras.append(f"[{title}]({fname})")
         (tmp / "index.md").write_text(index_page(suite, pages, extras), encoding="utf-8")
