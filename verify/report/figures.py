@@ -306,8 +306,16 @@ _MAKERS = {
 
 
 def _accuracy(ax, data):
-    for method, mae in data["mae"].items():
-        ax.plot(data["alphas"], mae, "o-", label=method)
+    alphas = np.array(data["alphas"], dtype=float)
+    maes = {m: np.array(v, dtype=float) for m, v in data["mae"].items()}
+    positive = np.concatenate([v[v > 0] for v in maes.values()])
+    floor = positive.min() / 2 if positive.size else 1e-6
+    for method, mae in maes.items():
+        line = ax.plot(alphas, np.where(mae > 0, mae, np.nan), "o-", label=method)
+        zero = mae == 0  # e.g. McCulloch at alpha = 2: the estimate is capped at 2, exactly
+        if zero.any():
+            ax.plot(alphas[zero], np.full(zero.sum(), floor), "v", color=line[0].get_color(),
+                    label=f"{method}: error exactly 0 (drawn at the floor)")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel("true alpha")
     ax.set_ylabel("mean absolute error of alpha")
