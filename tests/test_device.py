@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +67,13 @@ def test_cpu_results_do_not_change_with_an_explicit_cpu_device():
     assert np.array_equal(a, b)
 
 
-def test_describe_names_the_device():
-    assert device.describe("cpu").startswith("CPU")
-    assert isinstance(device.describe("cuda"), str)
+def test_describe_names_the_device(monkeypatch):
+    assert device.describe("cpu").startswith("CPU (")
+    if not device.simulator_enabled():
+        no_gpu(monkeypatch)
+        assert device.describe("cuda") == "no CUDA GPU"
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")
+    assert "simulator" in device.describe("cuda")
 
 
 def test_cuda_kernels_under_the_simulator():
@@ -82,3 +87,17 @@ def test_cuda_kernels_under_the_simulator():
     tail = proc.stdout[-6000:] + proc.stderr[-3000:]
     assert proc.returncode == 0, tail
     assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], tail
+
+
+@pytest.mark.skipif(device.simulator_enabled(), reason="the simulator does not warn")
+def test_small_grids_launch_without_the_occupancy_warning():
+    # numba warns when a launch of few blocks is configured; small problems are legitimate,
+    # and under the test suite's "error" filter the warning would abort every small launch
+    from verify.gpu import noise, streams
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Warning, match="under-utili"):
+            noise._mean_kernel[1, streams.THREADS_PER_BLOCK]
+        with streams.quiet_small_grid():
+            noise._mean_kernel[1, streams.THREADS_PER_BLOCK]

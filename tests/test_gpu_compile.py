@@ -16,34 +16,35 @@ if device.simulator_enabled():
     pytest.skip("compile_ptx is not available under the CUDA simulator", allow_module_level=True)
 
 cuda = pytest.importorskip("numba.cuda")
-from numba import boolean, float64, from_dtype, int64, void  # noqa: E402
-from numba.cuda.random import xoroshiro128p_dtype  # noqa: E402
+from numba import boolean, float64, int64, uint64, void  # noqa: E402
 
 
-def _nvvm_works() -> bool:
+def _nvvm_problem() -> str | None:
+    """Why PTX cannot be compiled here (no NVVM / CUDA toolkit), or None when it can."""
     try:
         cuda.compile_ptx(lambda a: None, void(float64[::1]), cc=(8, 0))
-    except Exception:  # noqa: BLE001 - no NVVM / toolkit: nothing to check against
-        return False
-    return True
+    except Exception as exc:  # noqa: BLE001 - the reason is reported in the skip message
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return None
 
 
-pytestmark = pytest.mark.skipif(not _nvvm_works(), reason="NVVM (CUDA toolkit) not found")
+_PROBLEM = _nvvm_problem()
+pytestmark = pytest.mark.skipif(_PROBLEM is not None, reason=f"cannot compile PTX: {_PROBLEM}")
 
 
 def signatures():
     from verify.gpu import noise, transport
 
-    st = from_dtype(xoroshiro128p_dtype)[::1]
     v = float64[::1]
     a3 = float64[:, :, ::1]
     a4 = float64[:, :, :, ::1]
     f = float64
+    u = uint64
     return {
-        "sample": (noise._sample_kernel, void(st, v, int64, f, f, f, f, f, f)),
+        "sample": (noise._sample_kernel, void(v, int64, u, u, f, f, f, f, f, f)),
         "partial": (
             noise._partial_kernel,
-            void(st, v, int64, int64, f, boolean, f, f, f, f, f, f),
+            void(v, int64, int64, u, u, f, boolean, f, f, f, f, f, f),
         ),
         "mean": (noise._mean_kernel, void(v, int64, int64, v)),
         "detect": (noise._detect_kernel, void(v, int64, int64, int64, f, f, int64[::1])),

@@ -132,8 +132,9 @@ def simulate_power(
         directly through the stability property (mean test only; a cross-check).
     device : {None, "cpu", "cuda"}, optional
         Where the Monte Carlo runs (:mod:`verify.device`).  On the GPU the mean test of
-        ``method="sum"`` runs as one fused kernel (draw, sum, test, count); the median
-        test has no GPU kernel.
+        ``method="sum"`` runs in two kernels (partial sums of the trials; then per trial the
+        mean, the test and an atomic count), so only the hit count comes back to the host;
+        the median test has no GPU kernel.
     """
     n = check_int("n", n, lo=1)
     trials = check_int("trials", trials, lo=1)
@@ -172,7 +173,7 @@ def _gpu_hits(det: Detection, mean: float, n: int, trials: int, seed: int, facto
 
     ab, log_s = stable._cms_constants(det.alpha, 0.0)
     return gpu_noise.detection_hits(
-        n, trials, int(seed), factor, det.epsilon, det.alpha, 0.0, ab, log_s, det.sigma, mean
+        n, trials, seed, factor, det.epsilon, det.alpha, 0.0, ab, log_s, det.sigma, mean
     )
 
 

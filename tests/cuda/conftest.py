@@ -2,7 +2,7 @@
 
 ``tests/test_device.py`` runs this folder in a separate pytest process under numba's CUDA
 simulator (``NUMBA_ENABLE_CUDASIM=1``, tiny grids); on a machine with a GPU it also runs
-in-process, and ``-m gpu`` adds the tests that need real hardware.
+in-process, and ``-m gpu`` selects the tests that need real hardware (realistic sizes).
 """
 
 import sys

@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 
 from theory import Detection
-from verify import detection, stable
+from verify import detection, device, stable
+from verify.gpu import noise, streams
 
 LEVEL = 1e-3
 
@@ -107,3 +108,90 @@ def test_gpu_detection_kernel_counts_what_the_means_show():
 def test_gpu_has_no_median_kernel():
     with pytest.raises(ValueError, match="estimator='median'.*device='cpu'"):
         stable.trial_means(1.5, n=5, trials=2, seed=0, estimator="median", device="cuda")
+
+
+# --------------------------------------------------------------------- exact stream layout
+def _tolerance():
+    # the simulator runs the kernels' Python with the C library's math: bit-identical to the
+    # reference; a GPU evaluates the same formula with libdevice (agreement to rounding)
+    return dict(rtol=0, atol=0) if device.simulator_enabled() else dict(rtol=1e-12, atol=0)
+
+
+def test_gpu_sample_follows_its_documented_stream_layout():
+    # element j comes from stream j % streams, from its (j // streams)-th (u, w) pair
+    size, seed, alpha, beta = 200, 31, 1.3, 0.4
+    x = stable.sample(alpha, beta, 1.5, 0.25, size=size, seed=seed, device="cuda")
+    streams_ = -(-size // noise.SAMPLE_STREAM)
+    draws = 2 * -(-size // streams_)
+    u = streams.reference_uniforms(streams.key(seed), streams_, draws)
+    ab, log_s = stable._cms_constants(alpha, beta)
+    ref = np.empty(size)
+    for j in range(size):
+        i, d = j % streams_, j // streams_
+        w = -math.log1p(-u[i, 2 * d + 1])
+        ref[j] = 0.25 + 1.5 * stable._cms(u[i, 2 * d], w, alpha, beta, ab, log_s)
+    np.testing.assert_allclose(x, ref, **_tolerance())
+
+
+def test_gpu_trial_means_follow_their_documented_parts():
+    # trial t, part p is stream t * parts + p; parts are summed in order, then divided by n
+    n, trials, seed, alpha = 2 * noise.PART + 5, 2, 32, 1.7
+    m = stable.trial_means(alpha, 1.0, 0.5, n=n, trials=trials, seed=seed, device="cuda")
+    parts = -(-n // noise.PART)
+    u = streams.reference_uniforms(streams.key(seed), trials * parts, 2 * noise.PART)
+    ab, log_s = stable._cms_constants(alpha, 0.0)
+    ref = []
+    for t in range(trials):
+        total = 0.0
+        for p in range(parts):
+            k, s = t * parts + p, 0.0
+            for d in range(min(noise.PART, n - p * noise.PART)):
+                w = -math.log1p(-u[k, 2 * d + 1])
+                s += 0.5 + stable._cms(u[k, 2 * d], w, alpha, 0.0, ab, log_s)
+            total += s
+        ref.append(total / n)
+    np.testing.assert_allclose(m, ref, **_tolerance())
+
+
+def test_gpu_clipping_is_in_units_of_sigma():
+    kw = dict(n=20, trials=8, seed=33, device="cuda")
+    mean = stable.trial_means(1.5, 2.0, 0.3, **kw)
+    loose = stable.trial_means(1.5, 2.0, 0.3, estimator="clipped", clip=1e300, **kw)
+    assert np.array_equal(mean, loose)
+    tight = stable.trial_means(1.5, 2.0, 1e6, estimator="clipped", clip=1e-6, **kw)
+    np.testing.assert_allclose(tight, 2e-6, rtol=1e-12)  # every sample clipped to clip * sigma
+
+
+def test_gpu_seed_sequence_advances_like_the_cpu():
+    ss = np.random.SeedSequence(34)
+    a = stable.sample(1.5, size=50, seed=ss, device="cuda")
+    b = stable.sample(1.5, size=50, seed=ss, device="cuda")
+    assert ss.n_children_spawned == 2
+    assert not np.any(a == b)
+    assert np.array_equal(stable.sample(1.5, size=50, seed=34, device="cuda"), a)
+
+
+def test_gpu_sampler_alpha_one_skewed():
+    x = stable.sample(1.0, 0.5, size=1500, seed=35, device="cuda")
+    assert ks_p(x, stats.levy_stable(1.0, 0.5).cdf) > LEVEL
+    assert ks_p(x, stats.levy_stable(1.0, -0.5).cdf) < LEVEL
+
+
+def test_cuda_context_routes_what_has_a_kernel():
+    det = Detection(alpha=1.5)
+    with device.using("cuda"):
+        x = stable.sample(1.5, size=40, seed=36)
+        m = stable.trial_means(1.5, n=10, trials=6, seed=37)
+        p = detection.simulate_power(det, 0.5, 10, trials=6, seed=38)
+        med = stable.trial_means(1.5, n=10, trials=6, seed=39, estimator="median")
+        sc = detection.simulate_power(det, 0.5, 10, trials=30, seed=40, method="shortcut")
+    assert np.array_equal(x, stable.sample(1.5, size=40, seed=36, device="cuda"))
+    assert np.array_equal(m, stable.trial_means(1.5, n=10, trials=6, seed=37, device="cuda"))
+    assert p == detection.simulate_power(det, 0.5, 10, trials=6, seed=38, device="cuda")
+    # no GPU median: the context falls back to the CPU kernel
+    cpu_med = stable.trial_means(1.5, n=10, trials=6, seed=39, estimator="median", device="cpu")
+    assert np.array_equal(med, cpu_med)
+    # the stability shortcut draws one GPU sample per trial
+    z = stable.trial_means_shortcut(1.5, 1.0, 0.5, n=10, trials=30, seed=40, device="cuda")
+    factor = det.stat_scale * 10.0 ** (1.0 / det.rate)
+    assert sc.hits == int(np.count_nonzero(factor * np.abs(z) > det.epsilon))

@@ -77,12 +77,13 @@ def run_suite(
     *,
     false_alarm: float = SUITE_FALSE_ALARM,
     progress: Callable[[str, int, int, CheckResult | None], None] | None = None,
-    device: str = "cpu",
+    device: str | None = None,
 ) -> SuiteResult:
     """Run the selected claims (all by default) and collect their results.
 
     The false-alarm budget is split evenly over *all* registered claims, so a claim's
-    tolerance does not depend on which others were selected.  With ``device="cuda"`` every
+    tolerance does not depend on which others were selected.  ``device=None`` is the
+    current context's device (:func:`verify.device.using`).  With ``device="cuda"`` every
     computation that has a GPU kernel (the noise Monte Carlo of the mean test, the product
     transport) runs on the GPU and the rest on the CPU (:mod:`verify.device`); the GPU's
     random streams differ from the CPU's, so the numbers differ, in distribution only.

@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 import theory
+from verify import device
 
 from .. import detection as det_mc
 from .base import CheckResult, claim, fmt, z_threshold
@@ -66,8 +67,13 @@ def empirical_window(law, det, n, *, trials, seed, z):
     }
 
 
-@lru_cache(maxsize=4)
 def _window_grid(profile, seed, false_alarm):
+    # the cache is keyed on the device too: a CPU and a GPU run simulate different streams
+    return _window_grid_on(profile, seed, false_alarm, device.current())
+
+
+@lru_cache(maxsize=4)
+def _window_grid_on(profile, seed, false_alarm, dev):
     tests = len(WINDOW_LAWS) * len(profile.window_ns) * 3
     z = z_threshold(false_alarm, tests)
     seeds = np.random.SeedSequence(seed).generate_state(len(WINDOW_LAWS) * len(profile.window_ns))

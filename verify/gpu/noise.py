@@ -1,15 +1,19 @@
 """GPU alpha-stable noise: the CMS sampler, streaming trial means, the detection Monte Carlo.
 
-The arithmetic is the CPU's: :func:`verify.stable._cms` is compiled unchanged as a CUDA
-device function.  Only the random streams differ (xoroshiro128+, :mod:`verify.gpu.streams`),
-and their layout is fixed by the problem size alone, never by the launch configuration:
+The transform is :func:`verify.stable._cms` (the CMS formula on the C library's functions)
+compiled unchanged as a CUDA device function; the CPU kernels evaluate the same formula
+with their vectorisable elementary functions (``_cms_fast``, within ~1e-14 relative).  The
+random streams differ (xoroshiro128+, :mod:`verify.gpu.streams`), and their layout is fixed
+by the problem size alone, never by the launch configuration:
 
 * :func:`sample`: ``ceil(size / SAMPLE_STREAM)`` streams; element ``j`` comes from stream
   ``j % streams`` (interleaved, so neighbouring threads write neighbouring addresses).
 * :func:`trial_statistics` and :func:`detection_hits`: trial ``t`` is cut into
   ``parts = ceil(n / PART)`` consecutive parts, part ``p`` drawn by stream ``t * parts + p``
-  and summed by one thread; a second kernel adds the parts of each trial in order.  The
-  sums are therefore deterministic, and the memory is O(trials * parts), never O(n * trials).
+  and summed by one thread; a second kernel adds the parts of each trial in order (and, for
+  :func:`detection_hits`, applies the test and counts the hits with an integer atomic).
+  The sums are therefore deterministic, and the memory is one float per part,
+  ``8 * trials * ceil(n / PART)`` bytes, never O(n * trials).
 
 The callers (:func:`verify.stable.sample`, :func:`verify.stable.trial_means`,
 :func:`verify.detection.simulate_power`) validate the arguments; these functions assume
@@ -23,7 +27,7 @@ from numba import cuda
 
 from verify import stable
 
-from .streams import THREADS_PER_BLOCK, blocks_for, exponential, states, uniform
+from .streams import exponential, key, launch, seed_stream, uniform
 
 __all__ = ["PART", "SAMPLE_STREAM", "detection_hits", "sample", "trial_statistics"]
 
@@ -36,31 +40,34 @@ _cms = cuda.jit(device=True)(stable._cms)
 
 
 @cuda.jit
-def _sample_kernel(st, out, streams, alpha, beta, ab, log_s, scale, loc):
+def _sample_kernel(out, streams, k0, k1, alpha, beta, ab, log_s, scale, loc):
     i = cuda.grid(1)
     if i >= streams:
         return
+    s0, s1 = seed_stream(k0, k1, i)
     j = i
     while j < out.shape[0]:
-        u = uniform(st, i)
-        w = exponential(st, i)
+        u, s0, s1 = uniform(s0, s1)
+        w, s0, s1 = exponential(s0, s1)
         out[j] = loc + scale * _cms(u, w, alpha, beta, ab, log_s)
         j += streams
 
 
 @cuda.jit
-def _partial_kernel(st, partial, n, parts, clip, use_clip, alpha, beta, ab, log_s, scale, loc):
+def _partial_kernel(partial, n, parts, k0, k1, clip, use_clip, alpha, beta, ab, log_s, scale,
+                    loc):  # fmt: skip
     k = cuda.grid(1)
     if k >= partial.shape[0]:
         return
+    s0, s1 = seed_stream(k0, k1, k)
     lo = (k % parts) * PART
     hi = lo + PART
     if hi > n:
         hi = n
     s = 0.0
     for _ in range(lo, hi):
-        u = uniform(st, k)
-        w = exponential(st, k)
+        u, s0, s1 = uniform(s0, s1)
+        w, s0, s1 = exponential(s0, s1)
         x = loc + scale * _cms(u, w, alpha, beta, ab, log_s)
         if use_clip:
             if x > clip:
@@ -93,25 +100,21 @@ def _detect_kernel(partial, parts, n, trials, factor, epsilon, hits):
         cuda.atomic.add(hits, 0, 1)
 
 
-def _launch(kernel, threads, *args):
-    kernel[blocks_for(threads), THREADS_PER_BLOCK](*args)
-
-
 def sample(size, seed, alpha, beta, ab, log_s, scale, loc) -> np.ndarray:
     """``size`` samples of ``loc + scale * Z`` (``Z`` standard S1, CMS constants given)."""
     streams = -(-size // SAMPLE_STREAM)
-    st = cuda.to_device(states(seed, streams))
+    k0, k1 = key(seed)
     out = cuda.device_array(size, dtype=np.float64)
-    _launch(_sample_kernel, streams, st, out, streams, alpha, beta, ab, log_s, scale, loc)
+    launch(_sample_kernel, streams, out, streams, k0, k1, alpha, beta, ab, log_s, scale, loc)
     return out.copy_to_host()
 
 
 def _partials(n, trials, seed, clip, use_clip, alpha, beta, ab, log_s, scale, loc):
     parts = -(-n // PART)
-    st = cuda.to_device(states(seed, trials * parts))
+    k0, k1 = key(seed)
     partial = cuda.device_array(trials * parts, dtype=np.float64)
-    _launch(_partial_kernel, trials * parts, st, partial, n, parts, clip, use_clip,
-            alpha, beta, ab, log_s, scale, loc)  # fmt: skip
+    launch(_partial_kernel, trials * parts, partial, n, parts, k0, k1, clip, use_clip,
+           alpha, beta, ab, log_s, scale, loc)  # fmt: skip
     return partial, parts
 
 
@@ -119,7 +122,7 @@ def trial_statistics(n, trials, seed, clip, use_clip, alpha, beta, ab, log_s, sc
     """Means (clipped to ``[-clip, clip]`` when ``use_clip``) of ``trials`` trials of ``n``."""
     partial, parts = _partials(n, trials, seed, clip, use_clip, alpha, beta, ab, log_s, scale, loc)
     out = cuda.device_array(trials, dtype=np.float64)
-    _launch(_mean_kernel, trials, partial, parts, n, out)
+    launch(_mean_kernel, trials, partial, parts, n, out)
     return out.copy_to_host()
 
 
@@ -127,5 +130,5 @@ def detection_hits(n, trials, seed, factor, epsilon, alpha, beta, ab, log_s, sca
     """Number of trials whose mean ``m`` fires the test ``factor * |m| > epsilon``."""
     partial, parts = _partials(n, trials, seed, 1.0, False, alpha, beta, ab, log_s, scale, loc)
     hits = cuda.to_device(np.zeros(1, dtype=np.int64))
-    _launch(_detect_kernel, trials, partial, parts, n, trials, float(factor), float(epsilon), hits)
+    launch(_detect_kernel, trials, partial, parts, n, trials, float(factor), float(epsilon), hits)
     return int(hits.copy_to_host()[0])

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from .streams import THREADS_PER_BLOCK, blocks_for
+from .streams import launch
 
 __all__ = ["product_transport"]
 
@@ -73,7 +73,10 @@ def _product_kernel(fac, corr, use_corr, lam, loglam, max_lag, acc, env_m, env_s
 
 def product_transport(fac, corr, use_corr, lam, loglam, max_lag, acc, env_m, env_s, store,
                       out_log, out_sgn):  # fmt: skip
-    """GPU :func:`verify.recurrences.kernels.product_transport`: same arguments, same outputs.
+    """GPU :func:`verify.recurrences.kernels.product_transport`: same arguments and outputs.
+
+    The values agree with the CPU kernel's to rounding (the CUDA compiler may fuse
+    multiply-adds, and libdevice's ``log``/``exp`` are not the C library's).
 
     The host arrays ``acc``, ``env_m``, ``env_s`` (and ``out_log``/``out_sgn`` when ``store``)
     are updated in place.
@@ -82,10 +85,11 @@ def product_transport(fac, corr, use_corr, lam, loglam, max_lag, acc, env_m, env
     d_acc, d_m, d_s = (cuda.to_device(a) for a in (acc, env_m, env_s))
     d_log = cuda.to_device(out_log)
     d_sgn = cuda.to_device(out_sgn)
-    _product_kernel[blocks_for(B * H), THREADS_PER_BLOCK](
-        cuda.to_device(np.ascontiguousarray(fac)), cuda.to_device(np.ascontiguousarray(corr)),
-        bool(use_corr), cuda.to_device(lam), cuda.to_device(loglam), int(max_lag),
-        d_acc, d_m, d_s, bool(store), d_log, d_sgn,
+    d_fac = cuda.to_device(np.ascontiguousarray(fac))
+    d_corr = cuda.to_device(np.ascontiguousarray(corr))
+    launch(
+        _product_kernel, B * H, d_fac, d_corr, bool(use_corr), cuda.to_device(lam),
+        cuda.to_device(loglam), int(max_lag), d_acc, d_m, d_s, bool(store), d_log, d_sgn,
     )  # fmt: skip
     d_acc.copy_to_host(acc)
     d_m.copy_to_host(env_m)

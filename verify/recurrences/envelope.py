@@ -145,6 +145,7 @@ def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
     ``correction_scale`` multiplies the first-order correction ``d / r`` (1 is THEORY's
     Gamma; -1 gives the sign-flipped negative control of the fidelity check).
     """
+    order = check_order(order)
     device = resolve_device(device, order)
     B, T1, _ = traj.h.shape
     T = T1 - 1
