@@ -129,6 +129,15 @@ def test_window_with_alpha(tmp_path, gru_weights):
     assert len(data["envelope"]) >= 40
 
 
+@pytest.mark.skipif(cuda_available(), reason="a CUDA device (or the simulator) is usable here")
+def test_window_device_cuda_without_a_gpu_is_refused(tmp_path, gru_weights):
+    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--device", "cuda",
+            "--json", "out.json"]  # fmt: skip
+    proc = run(args, tmp_path)
+    assert_usage_error(proc, "--device cuda", "no CUDA GPU is available")
+    assert not (tmp_path / "out.json").exists()
+
+
 def test_window_missing_weights(tmp_path):
     proc = run([*WINDOW, "--weights", "missing.npz", "--alpha", "1.5", "--json", "out.json"],
                tmp_path)  # fmt: skip

@@ -207,6 +207,7 @@ def cmd_window(args):
     from . import recurrences as rec
     from .recurrences.fit import fit_envelope
 
+    _check_device(args.device)
     cls = {"gru": rec.GRU, "lstm": rec.LSTM}[args.arch]
     if not Path(args.weights).is_file():
         raise UsageError(f"--weights: no such file {args.weights!r}")
@@ -233,7 +234,9 @@ def cmd_window(args):
         alpha = args.alpha
     inputs = net.inputs if hasattr(net, "inputs") else net.w_x.shape[1]
     x = rec.random_inputs(args.batch, args.steps, inputs, seed=args.seed)
-    res = rec.measure_envelope(net, x, args.max_lag, order=args.order, lr=args.lr)
+    res = rec.measure_envelope(
+        net, x, args.max_lag, order=args.order, lr=args.lr, device=args.device
+    )
     fit = fit_envelope(res)
     law = fit.best
     win = theory.learnability_window(law, alpha)
@@ -338,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--order", choices=("zeroth", "first", "exact"), default="first")
     w.add_argument("--lr", type=_finite_number, default=1.0)
     w.add_argument("--seed", type=int, default=0, help="seed of the probe input sequences")
+    w.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where the transport runs (cuda: orders zeroth and first only)",
+    )
     w.add_argument("--json", help="write the result as JSON to this file")
     w.set_defaults(func=cmd_window)
     return p
