@@ -233,6 +233,42 @@ def check_c8(profile, seed, false_alarm):
     )  # fmt: skip
 
 
+#: Sample size at which C9 compares the optimizers' windows.
+C9_N = 1e6
+
+
+def _optimizer_detection(r, profile, seed, false_alarm):
+    """Simulate the test at the edge of the larger measured window, under both envelopes.
+
+    The window of each normalised measured envelope is its largest lag with ``f >= theta_N``.
+    At the edge lag of the larger one, the optimizer with the larger window must detect
+    more often than the other (one-sided two-proportion z test), and each simulated power
+    must agree with its exact prediction.  Trials are drawn through the stability shortcut
+    (the mean of N draws in one draw; C2 cross-checks it against summing), so N = 1e6 is
+    affordable.
+    """
+    det = theory.Detection(ALPHA)
+    theta = det.theta(C9_N)
+    lags = np.asarray(r["lags"])
+    f = {k: np.exp(r[key] - r[key][0]) for k, key in (("SGD", "log_f_sgd"), ("Adam", "log_f_adam"))}
+    h = {k: int(lags[np.flatnonzero(v >= theta).max()]) if np.any(v >= theta) else 0
+         for k, v in f.items()}  # fmt: skip
+    z = z_threshold(false_alarm, 3)  # two consistency tests and the difference test
+    big, small = sorted(h, key=h.get, reverse=True)
+    lag = h[big]
+    trials = 20 * profile.window_trials
+    seeds = np.random.SeedSequence([seed, 9]).generate_state(2)
+    pw = {k: det_mc.simulate_power(det, float(f[k][lag]), int(C9_N), trials=trials,
+                                   seed=int(sd), z=z, method="shortcut")
+          for k, sd in zip((big, small), seeds, strict=True)}  # fmt: skip
+    pooled = (pw[big].hits + pw[small].hits) / (2 * trials)
+    se = np.sqrt(max(pooled * (1 - pooled), 1e-12) * 2 / trials)
+    z_diff = (pw[big].power - pw[small].power) / se
+    consistent = all(abs(p.z_score) <= z for p in pw.values())
+    return {"windows": h, "lag": lag, "powers": pw, "z_diff": float(z_diff), "z": z,
+            "passed": bool(h[big] != h[small] and z_diff > z and consistent)}  # fmt: skip
+
+
 @claim("C9", "Adam-like per-unit rates reshape the envelope")
 def check_c9(profile, seed, false_alarm):
     """Envelope shape (normalised at lag 0) under SGD and Adam rates for the same gates."""
@@ -257,24 +293,38 @@ def check_c9(profile, seed, false_alarm):
                       "window": int(windows[label][1])}  # fmt: skip
     control = ctl["log_f_adam"] - ctl["log_f_adam"][0]
     change = r["max_abs_log_shape_change"]
-    ok = change > 0.1 and windows["SGD"][1] != windows["Adam"][1]
+    e2e = _optimizer_detection(r, profile, seed, false_alarm)
+    ctl_e2e = _optimizer_detection(ctl, profile, seed, false_alarm)
+    ok = change > 0.1 and windows["SGD"][1] != windows["Adam"][1] and e2e["passed"]
     return CheckResult(
-        "C9", "", "pass" if ok and ctl["max_abs_log_shape_change"] < 1e-9 else "fail",
+        "C9", "", "pass" if ok and ctl["max_abs_log_shape_change"] < 1e-9
+        and not ctl_e2e["passed"] else "fail",
         predicted="shape of f changes under per-unit rates; H_N changes",
         measured=f"max |log shape change| = {change:.3g}; H_N(1e6) SGD {windows['SGD'][1]} vs "
-        f"Adam {windows['Adam'][1]}",
-        tolerance="shape change > 0.1 nats and different windows; the control's change "
-        "< 1e-9 (rounding)",
-        rows=[{"optimizer": k, "fitted law (f(0)=1)": repr(v[0]), "H_N at N=1e6": v[1]}
+        f"Adam {windows['Adam'][1]}; simulated power at lag {e2e['lag']}: "
+        + ", ".join(f"{k} {p.power:.3f}" for k, p in e2e["powers"].items())
+        + f" (z = {e2e['z_diff']:.1f})",
+        tolerance="shape change > 0.1 nats and different windows; at the edge of the larger "
+        f"measured window the larger-window optimizer detects more often (z > {e2e['z']:.2f}, "
+        f"one-sided) and both powers lie within {e2e['z']:.2f} SE of their exact predictions; "
+        "the control's change < 1e-9 (rounding)",
+        rows=[{"optimizer": k, "fitted law (f(0)=1)": repr(v[0]), "H_N at N=1e6": v[1],
+               "H_N measured envelope": e2e["windows"][k],
+               f"power at lag {e2e['lag']} (exact)":
+                   f"{e2e['powers'][k].power:.3f} ({e2e['powers'][k].predicted:.3f})"}
               for k, v in windows.items()] + [{"optimizer": "Adam rate spread (max/min)",
                                                "fitted law (f(0)=1)": fmt(r["rate_spread"], 3),
                                                "H_N at N=1e6": ""}],
-        negative_control={"description": "uniform second moments (Adam = rescaled SGD)",
-                          "rejected": bool(ctl["max_abs_log_shape_change"] < 1e-9),
-                          "detail": f"{ctl['max_abs_log_shape_change']:.2e}"},
+        negative_control={"description": "uniform second moments (Adam = rescaled SGD): "
+                          "no shape change and no difference in simulated detection",
+                          "rejected": bool(ctl["max_abs_log_shape_change"] < 1e-9
+                                           and not ctl_e2e["passed"]),
+                          "detail": f"{ctl['max_abs_log_shape_change']:.2e}; windows "
+                          f"{ctl_e2e['windows']}, z = {ctl_e2e['z_diff']:.2f}"},
         params={"hidden": net.hidden, "max_lag": max_lag,
                 "v_hat": "per unit lognormal(0, 3) * 1e-6",
-                "alpha": ALPHA},
+                "alpha": ALPHA, "N": C9_N,
+                "trials": e2e["powers"][next(iter(e2e["powers"]))].trials},
         figures={"optimizers": {"lags": np.asarray(r["lags"]).tolist(), "N": 1e6,
                                 "theta": theory.Detection(ALPHA).theta(1e6), "envelopes": fig,
                                 "control": np.exp(control).tolist()}},
