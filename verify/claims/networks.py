@@ -175,7 +175,9 @@ def check_c7(profile, seed, false_alarm):
     return CheckResult(
         "C7", "", "pass" if ok and neg else "fail",
         predicted="mean rho >= 0.972 (paper: mean 0.998, min 0.972); first order decays faster",
-        measured=f"mean unit rho {np.mean(rhos):.4f}, min over architectures {np.min(rhos):.4f}",
+        measured=f"mean unit rho {np.mean(rhos):.4f}, min over architectures {np.min(rhos):.4f}; "
+        f"first order decays faster (conservative) in {sum(bool(w['conservative']) for w in rows)}"
+        f"/{len(rows)} architectures",
         tolerance=f"mean per-unit rho >= 0.972 and max |log error| <= {LOG_ERROR_BAR} "
         "(deterministic accuracy bar; no sampling)",
         rows=rows,
