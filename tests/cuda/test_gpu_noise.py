@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from theory import Detection
@@ -117,19 +119,29 @@ def _tolerance():
     return dict(rtol=0, atol=0) if device.simulator_enabled() else dict(rtol=1e-12, atol=0)
 
 
-def test_gpu_sample_follows_its_documented_stream_layout():
+@given(
+    alpha=st.floats(0.5, 2.0),
+    beta=st.floats(-1.0, 1.0),
+    sigma=st.floats(0.1, 10.0),
+    mu=st.floats(-5.0, 5.0),
+    size=st.integers(1, 300),
+    seed=st.integers(0, 2**32 - 1),
+    param=st.sampled_from(["S1", "S0"]),
+)
+def test_gpu_sample_follows_its_documented_stream_layout(alpha, beta, sigma, mu, size, seed,
+                                                         param):  # fmt: skip
     # element j comes from stream j % streams, from its (j // streams)-th (u, w) pair
-    size, seed, alpha, beta = 200, 31, 1.3, 0.4
-    x = stable.sample(alpha, beta, 1.5, 0.25, size=size, seed=seed, device="cuda")
+    x = stable.sample(alpha, beta, sigma, mu, size=size, seed=seed, param=param, device="cuda")
     streams_ = -(-size // noise.SAMPLE_STREAM)
     draws = 2 * -(-size // streams_)
     u = streams.reference_uniforms(streams.key(seed), streams_, draws)
     ab, log_s = stable._cms_constants(alpha, beta)
+    loc = mu - sigma * stable._s0_shift(alpha, beta, param)
     ref = np.empty(size)
     for j in range(size):
         i, d = j % streams_, j // streams_
         w = -math.log1p(-u[i, 2 * d + 1])
-        ref[j] = 0.25 + 1.5 * stable._cms(u[i, 2 * d], w, alpha, beta, ab, log_s)
+        ref[j] = loc + sigma * stable._cms(u[i, 2 * d], w, alpha, beta, ab, log_s)
     np.testing.assert_allclose(x, ref, **_tolerance())
 
 
