@@ -138,6 +138,26 @@ def test_window_device_cuda_without_a_gpu_is_refused(tmp_path, gru_weights):
     assert not (tmp_path / "out.json").exists()
 
 
+def test_window_with_real_input_sequences(tmp_path, gru_weights):
+    x = rec.random_inputs(3, 60, 2, seed=9) * 2.0 + 0.5  # stands in for a data set
+    np.save(tmp_path / "x.npy", x)
+    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy",
+            "--json", "out.json"]  # fmt: skip
+    proc = run(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert data["inputs"] == {"file": "x.npy", "batch": 3, "steps": 60}
+    net = rec.GRU.from_npz(gru_weights)
+    expected = rec.measure_envelope(net, x, 40, order="first").f
+    np.testing.assert_allclose(data["envelope"], expected, rtol=1e-12)
+
+
+def test_window_rejects_inputs_of_the_wrong_shape(tmp_path, gru_weights):
+    np.save(tmp_path / "x.npy", np.zeros((3, 60, 5)))
+    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy"]
+    assert_usage_error(run(args, tmp_path), "--inputs", "(batch, steps, 2)", "(3, 60, 5)")
+
+
 def test_window_missing_weights(tmp_path):
     proc = run([*WINDOW, "--weights", "missing.npz", "--alpha", "1.5", "--json", "out.json"],
                tmp_path)  # fmt: skip

@@ -198,6 +198,28 @@ def cmd_formula(args):
     return EXIT_OK
 
 
+def _load_inputs(path, inputs: int):
+    """Input sequences (B, T, D) from a ``.npy`` file, checked against the network's D."""
+    import numpy as np
+
+    if not Path(path).is_file():
+        raise UsageError(f"--inputs: no such file {str(path)!r}")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise UsageError(f"--inputs: {path!r} is not a .npy array file ({exc})") from None
+    if x.ndim == 2:  # one sequence (T, D)
+        x = x[None]
+    if x.ndim != 3 or x.shape[2] != inputs:
+        raise UsageError(
+            f"--inputs: expected an array of shape (batch, steps, {inputs}) or (steps, {inputs}),"
+            f" got {x.shape}"
+        )
+    if not np.all(np.isfinite(x)):
+        raise UsageError("--inputs: the input sequences contain NaN or infinite values")
+    return np.ascontiguousarray(x, dtype=float)
+
+
 def cmd_window(args):
     """Envelope, fitted law and learnability window of a trained network."""
     import numpy as np
@@ -233,7 +255,16 @@ def cmd_window(args):
     else:
         alpha = args.alpha
     inputs = net.inputs if hasattr(net, "inputs") else net.w_x.shape[1]
-    x = rec.random_inputs(args.batch, args.steps, inputs, seed=args.seed)
+    if args.inputs is not None:
+        x = _load_inputs(args.inputs, inputs)
+        probe = {"file": str(args.inputs), "batch": x.shape[0], "steps": x.shape[1]}
+    else:
+        x = rec.random_inputs(args.batch, args.steps, inputs, seed=args.seed)
+        probe = {"batch": args.batch, "steps": args.steps, "seed": args.seed}
+    if args.max_lag > x.shape[1]:
+        raise UsageError(
+            f"--max-lag {args.max_lag} exceeds the {x.shape[1]} steps of the input sequences"
+        )
     res = rec.measure_envelope(
         net, x, args.max_lag, order=args.order, lr=args.lr, device=args.device
     )
@@ -252,7 +283,7 @@ def cmd_window(args):
         "weights": str(args.weights),
         "alpha": alpha,
         **alpha_info,
-        "inputs": {"batch": args.batch, "steps": args.steps, "seed": args.seed},
+        "inputs": probe,
         "max_lag": args.max_lag,
         "order": args.order,
         "envelope": [float(v) for v in res.f],
@@ -340,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--batch", type=int, default=8)
     w.add_argument("--order", choices=("zeroth", "first", "exact"), default="first")
     w.add_argument("--lr", type=_finite_number, default=1.0)
+    w.add_argument(
+        "--inputs",
+        help=".npy array (batch, steps, inputs) of real input sequences to probe the network "
+        "with (default: seeded random sequences, --batch x --steps)",
+    )
     w.add_argument("--seed", type=int, default=0, help="seed of the probe input sequences")
     w.add_argument(
         "--device",
