@@ -33,8 +33,8 @@ multiple ``k`` of ``pi/2`` with ``|k| <= 2``; larger arguments give wrong result
 :func:`log` and :func:`exp` accept every double, including subnormals, zero, infinities
 and NaN, with the C library's special values.
 
-numba's on-disk cache does not track this module: after editing it, delete the cached
-kernels of the modules that use it (``verify/__pycache__/*.nbi``, ``*.nbc``).
+The kernels that inline these functions are cached under a stamp of the whole package
+(:mod:`verify._jit`), so editing this module recompiles them.
 """
 
 from __future__ import annotations
