@@ -155,7 +155,7 @@ def test_window_with_real_input_sequences(tmp_path, gru_weights):
 def test_window_rejects_inputs_of_the_wrong_shape(tmp_path, gru_weights):
     np.save(tmp_path / "x.npy", np.zeros((3, 60, 5)))
     args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy"]
-    assert_usage_error(run(args, tmp_path), "--inputs", "(batch, steps, 2)", "(3, 60, 5)")
+    assert_usage_error(run(args, tmp_path), "--inputs", "D = 2", "(3, 60, 5)")
 
 
 def test_window_missing_weights(tmp_path):

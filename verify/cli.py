@@ -198,26 +198,20 @@ def cmd_formula(args):
     return EXIT_OK
 
 
-def _load_inputs(path, inputs: int):
-    """Input sequences (B, T, D) from a ``.npy`` file, checked against the network's D."""
+def _load_inputs(path, net):
+    """Input sequences from a ``.npy`` file, (B, T, D) or one sequence (T, D).
+
+    The shape and finiteness are checked by the network's own ``check_inputs``.
+    """
     import numpy as np
 
     if not Path(path).is_file():
         raise UsageError(f"--inputs: no such file {str(path)!r}")
     try:
         x = np.load(path, allow_pickle=False)
+        return net.check_inputs(x[None] if x.ndim == 2 else x)
     except ValueError as exc:
-        raise UsageError(f"--inputs: {path!r} is not a .npy array file ({exc})") from None
-    if x.ndim == 2:  # one sequence (T, D)
-        x = x[None]
-    if x.ndim != 3 or x.shape[2] != inputs:
-        raise UsageError(
-            f"--inputs: expected an array of shape (batch, steps, {inputs}) or (steps, {inputs}),"
-            f" got {x.shape}"
-        )
-    if not np.all(np.isfinite(x)):
-        raise UsageError("--inputs: the input sequences contain NaN or infinite values")
-    return np.ascontiguousarray(x, dtype=float)
+        raise UsageError(f"--inputs {path}: {exc}") from None
 
 
 def cmd_window(args):
@@ -256,15 +250,11 @@ def cmd_window(args):
         alpha = args.alpha
     inputs = net.inputs if hasattr(net, "inputs") else net.w_x.shape[1]
     if args.inputs is not None:
-        x = _load_inputs(args.inputs, inputs)
+        x = _load_inputs(args.inputs, net)
         probe = {"file": str(args.inputs), "batch": x.shape[0], "steps": x.shape[1]}
     else:
         x = rec.random_inputs(args.batch, args.steps, inputs, seed=args.seed)
         probe = {"batch": args.batch, "steps": args.steps, "seed": args.seed}
-    if args.max_lag > x.shape[1]:
-        raise UsageError(
-            f"--max-lag {args.max_lag} exceeds the {x.shape[1]} steps of the input sequences"
-        )
     res = rec.measure_envelope(
         net, x, args.max_lag, order=args.order, lr=args.lr, device=args.device
     )

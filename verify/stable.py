@@ -396,7 +396,7 @@ def sample(
     if resolve(device) == "cuda":
         from verify.gpu import noise as gpu_noise
 
-        return gpu_noise.sample(size, _seed_sequence(seed), a, b, ab, log_s, s, loc)
+        return gpu_noise.sample(size, seed, a, b, ab, log_s, s, loc)
     n_chunks = -(-size // CHUNK)
     gens = _generators(seed, n_chunks)
     kernel = _sample_par if parallel else _sample_ser
@@ -506,10 +506,8 @@ def trial_means(
     if resolve(device, est in (0, 3), f"estimator={estimator!r}") == "cuda":
         from verify.gpu import noise as gpu_noise
 
-        seq = _seed_sequence(seed)
-        use_clip = est == 3
         return gpu_noise.trial_statistics(
-            n, trials, seq, clip * s, use_clip, a, b, ab, log_s, s, loc
+            n, trials, seed, clip * s, est == 3, a, b, ab, log_s, s, loc
         )
     gens = _generators(seed, trials)
     width = BLOCK if est in (0, 3) else n
@@ -575,6 +573,7 @@ def trial_means_shortcut(alpha, sigma=1.0, signal=0.0, *, n, trials, seed, beta=
     constant shift ``-sigma beta tan(pi alpha / 2)`` of every sample carries over. One draw per
     trial, so this is an independent cross-check of ``trial_means(..., estimator="mean")`` in
     distribution (not sample by sample).
+    The draws come from :func:`sample`, on ``device`` (``None``, ``"cpu"`` or ``"cuda"``).
 
     Returns
     -------
