@@ -126,7 +126,7 @@ def bench_transport(tab, batch, hidden, steps, repeat, dev="cpu"):
     sys.path.insert(0, str(HERE))
     from bench_transport import torch_envelope
 
-    t_torch = best_of(lambda: torch_envelope(torch, net, x), max(1, repeat - 1))
+    t_torch = timed(lambda: torch_envelope(torch, net, x), max(1, repeat - 1))  # warmed up too
     tab.add(label, "numba", f"torch {torch.__version__} autograd", batch * steps,
             t_ours, t_torch)  # fmt: skip
 
