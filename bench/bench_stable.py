@@ -16,8 +16,8 @@ import numpy as np
 from _common import best_of, machine
 from scipy import stats
 
-from verify import stable
 from verify._jit import jit
+from verify.noise import cms, stable
 
 
 def simd_width() -> str:
@@ -26,7 +26,7 @@ def simd_width() -> str:
     The only divisions of ``_fill_block`` are in the CMS transform, so the widest
     ``fdiv <N x double>`` in its LLVM IR is the number of samples per SIMD instruction.
     """
-    fn = jit(stable._fill_block.py_func, cache=False)
+    fn = jit(cms.fill_block.py_func, cache=False)
     out = np.empty(stable.BLOCK)
     fn(np.random.default_rng(0), out, 0, stable.BLOCK, 1.5, 0.0, 0.0, 0.0, 1.0, 0.0)
     ir = fn.inspect_llvm(fn.signatures[0])
@@ -51,11 +51,11 @@ def main(argv=None) -> int:
     stable.sample(a, size=1000, seed=0, parallel=False)
     rows = []
     t = best_of(lambda: stable.sample(a, size=n, seed=1), args.repeat)
-    rows.append((f"verify.stable.sample (numba, {numba.get_num_threads()} threads)", n, n / t))
+    rows.append((f"stable.sample (numba, {numba.get_num_threads()} threads)", n, n / t))
     t = best_of(lambda: stable.sample(a, size=n, seed=1, parallel=False), args.repeat)
-    rows.append(("verify.stable.sample (numba, serial)", n, n / t))
+    rows.append(("stable.sample (numba, serial)", n, n / t))
     t = best_of(lambda: stable.sample(a, 0.5, size=n, seed=1), args.repeat)
-    rows.append((f"verify.stable.sample beta=0.5 ({numba.get_num_threads()} threads)", n, n / t))
+    rows.append((f"stable.sample beta=0.5 ({numba.get_num_threads()} threads)", n, n / t))
     rng = np.random.default_rng(2)
     t = best_of(lambda: rng.standard_normal(n), args.repeat)
     rows.append(("numpy Generator.standard_normal (1 thread)", n, n / t))

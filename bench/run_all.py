@@ -4,8 +4,9 @@ Run ``python bench/run_all.py [--quick] [--threads 2] [--out bench/results/summa
 
 Rows (the peer is timed in the same process, right after ours, on the same problem):
 
-* **sampler**: :func:`verify.stable.sample` (numba CMS) against ``scipy.stats.levy_stable.rvs``
-  and against NumPy's ``Generator.standard_normal`` (the cost floor of one random variate).
+* **sampler**: :func:`verify.noise.stable.sample` (numba CMS) against
+  ``scipy.stats.levy_stable.rvs`` and against NumPy's ``Generator.standard_normal`` (the
+  cost floor of one random variate).
 * **detection Monte Carlo**: :func:`verify.detection.simulate_power` (draw ``trials x n``
   stable samples, reduce each trial to its mean, test) against the same experiment written
   with SciPy and NumPy (``levy_stable.rvs`` of shape (trials, n), ``mean``, compare).
@@ -33,8 +34,9 @@ from _common import best_of, machine
 from scipy import stats
 
 from theory import Detection
-from verify import detection, device, stable
+from verify import detection, device
 from verify import recurrences as rec
+from verify.noise import stable
 
 HERE = Path(__file__).resolve().parent
 

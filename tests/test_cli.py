@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import verify.recurrences as rec
-import verify.stable
 from verify.device import cuda_available
+from verify.noise import stable
 
 
 def run(args, cwd, timeout=120):
@@ -166,7 +166,7 @@ def test_window_missing_weights(tmp_path):
 
 
 def test_window_with_noise_samples(tmp_path, gru_weights):
-    np.save(tmp_path / "noise.npy", verify.stable.sample(alpha=1.6, size=5000, seed=1))
+    np.save(tmp_path / "noise.npy", stable.sample(alpha=1.6, size=5000, seed=1))
     args = [*WINDOW, "--weights", str(gru_weights), "--noise-samples", "noise.npy",
             "--json", "out.json"]  # fmt: skip
     proc = run(args, tmp_path)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from theory import Detection
-from verify import detection, device, stable
+from verify import detection, device
 from verify import recurrences as rec
+from verify.noise import stable
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from verify import stable
+from verify.noise import cms, stable
 
 FWER = 0.01
 
@@ -84,8 +84,8 @@ def test_trial_means_kernel_equals_reference(estimator, n):
 
 def _trial_stream(alpha, sigma, signal, n, trials, seed):
     """The raw samples of each trial, through the documented stream layout."""
-    gens = stable._generators(seed, trials)
-    return [stable._stream_numpy(g, n, alpha, 0.0, sigma, signal) for g in gens]
+    gens = cms.generators(seed, trials)
+    return [cms.stream_numpy(g, n, alpha, 0.0, sigma, signal) for g in gens]
 
 
 def test_estimators_match_their_numpy_scipy_definitions():
@@ -120,7 +120,7 @@ def test_quickselect_matches_sort(data, frac):
     a = np.asarray(data, dtype=np.float64)
     k = int(frac * a.size)
     b = a.copy()
-    stable._select(b, 0, b.size, k)
+    cms.select(b, 0, b.size, k)
     s = np.sort(a)
     assert b[k] == s[k]
     assert np.all(b[:k] <= b[k]) and np.all(b[k + 1 :] >= b[k])

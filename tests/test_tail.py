@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from verify import stable, tail, tail_accuracy
+from verify.noise import accuracy as tail_accuracy
+from verify.noise import stable, tail
 
 
 @pytest.fixture(scope="module")

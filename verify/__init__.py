@@ -1,11 +1,11 @@
 """Numerical engines and claim checks for the learnability-window theory.
 
-Modules
--------
-stable
-    Chambers-Mallows-Stuck sampler for alpha-stable noise and streaming trial statistics.
-tail
-    Tail-index (alpha) and scale estimators: McCulloch, Koutrouvelis, block sums.
+Packages and modules, in the order data flows through them
+-----------------------------------------------------------
+noise
+    The alpha-stable engine: the CMS sampler, streaming trial statistics
+    (:mod:`verify.noise.stable`, also importable as ``verify.stable``) and the tail-index
+    estimators (:mod:`verify.noise.tail`, also ``verify.tail``).
 recurrences
     Gated recurrent cells, exact and first-order transport, effective learning rates,
     envelopes and envelope-law fitting.
@@ -20,3 +20,14 @@ gpu
 """
 
 __version__ = "0.1.0"
+
+_ALIASES = {"stable": "verify.noise.stable", "tail": "verify.noise.tail"}
+
+
+def __getattr__(name):
+    """Import ``verify.stable`` and ``verify.tail`` (the noise engine's faces) on first use."""
+    if name in _ALIASES:
+        import importlib
+
+        return importlib.import_module(_ALIASES[name])
+    raise AttributeError(f"module 'verify' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 Kernels are cached on disk (``cache=True``).  numba invalidates a cached kernel when the
 file that *defines* it changes, but not when a function it inlines from another module
-does (the CMS kernels of :mod:`verify.stable` inline :mod:`verify._elementary`).  So that
+does (the CMS kernels of :mod:`verify.noise.cms` inline :mod:`verify.noise.elementary`).  So that
 an edited helper can never leave a stale kernel behind, the kernels of this package are
 cached under one stamp for the whole package: the size and modification time of every
 ``.py`` file of ``verify`` (any change recompiles them all).  Where numba's cache

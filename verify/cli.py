@@ -116,7 +116,7 @@ def _run(args, *, write_report: bool):
 
 
 def _tail_table(args):
-    from .tail_accuracy import accuracy_table, render_markdown
+    from .noise.accuracy import accuracy_table, render_markdown
 
     if args.full:
         table = accuracy_table(seed=args.seed % 2**32)
@@ -232,7 +232,7 @@ def cmd_window(args):
         raise UsageError("give --alpha or --noise-samples")
     alpha_info = {}
     if args.noise_samples is not None:
-        from . import tail
+        from .noise import tail
 
         x = (
             np.load(args.noise_samples)

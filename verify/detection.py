@@ -1,7 +1,7 @@
 """Monte Carlo of the lag-detection test: power, minimal N(ell) and empirical windows.
 
 The evidence for lag ell is ``X_n = c f(ell) + xi_n`` with real alpha-stable draws
-(:func:`verify.stable.trial_means` sums them; the stability shortcut is a cross-check only).
+(:func:`verify.noise.stable.trial_means` sums them; the stability shortcut is a cross-check only).
 The test of :class:`theory.Detection` declares detection when
 ``stat_scale * |estimate| * N**(1/rate) > epsilon``.  Memory stays O(trials).
 
@@ -22,7 +22,7 @@ from theory._validate import check_int, check_positive
 from theory.noise import sas_cdf
 from verify.device import resolve
 
-from . import stable
+from .noise import cms, stable
 
 __all__ = [
     "MinimalN",
@@ -171,7 +171,7 @@ def simulate_power(
 def _gpu_hits(det: Detection, mean: float, n: int, trials: int, seed: int, factor: float) -> int:
     from verify.gpu import noise as gpu_noise
 
-    ab, log_s = stable._cms_constants(det.alpha, 0.0)
+    ab, log_s = cms.constants(det.alpha, 0.0)
     return gpu_noise.detection_hits(
         n, trials, seed, factor, det.epsilon, det.alpha, 0.0, ab, log_s, det.sigma, mean
     )

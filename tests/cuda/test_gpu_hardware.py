@@ -9,8 +9,9 @@ import pytest
 from scipy import stats
 
 from theory import Detection
-from verify import detection, stable
+from verify import detection
 from verify import recurrences as rec
+from verify.noise import stable
 
 pytestmark = pytest.mark.gpu
 

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from theory import Detection
-from verify import detection, device, stable
+from verify import detection, device
 from verify.gpu import noise, streams
+from verify.noise import cms, stable
 
 LEVEL = 1e-3
 
@@ -135,13 +136,13 @@ def test_gpu_sample_follows_its_documented_stream_layout(alpha, beta, sigma, mu,
     streams_ = -(-size // noise.SAMPLE_STREAM)
     draws = 2 * -(-size // streams_)
     u = streams.reference_uniforms(streams.key(seed), streams_, draws)
-    ab, log_s = stable._cms_constants(alpha, beta)
-    loc = mu - sigma * stable._s0_shift(alpha, beta, param)
+    ab, log_s = cms.constants(alpha, beta)
+    loc = mu - sigma * cms.s0_shift(alpha, beta, param)
     ref = np.empty(size)
     for j in range(size):
         i, d = j % streams_, j // streams_
         w = -math.log1p(-u[i, 2 * d + 1])
-        ref[j] = loc + sigma * stable._cms(u[i, 2 * d], w, alpha, beta, ab, log_s)
+        ref[j] = loc + sigma * cms.transform(u[i, 2 * d], w, alpha, beta, ab, log_s)
     np.testing.assert_allclose(x, ref, **_tolerance())
 
 
@@ -151,7 +152,7 @@ def test_gpu_trial_means_follow_their_documented_parts():
     m = stable.trial_means(alpha, 1.0, 0.5, n=n, trials=trials, seed=seed, device="cuda")
     parts = -(-n // noise.PART)
     u = streams.reference_uniforms(streams.key(seed), trials * parts, 2 * noise.PART)
-    ab, log_s = stable._cms_constants(alpha, 0.0)
+    ab, log_s = cms.constants(alpha, 0.0)
     ref = []
     for t in range(trials):
         total = 0.0
@@ -159,7 +160,7 @@ def test_gpu_trial_means_follow_their_documented_parts():
             k, s = t * parts + p, 0.0
             for d in range(min(noise.PART, n - p * noise.PART)):
                 w = -math.log1p(-u[k, 2 * d + 1])
-                s += 0.5 + stable._cms(u[k, 2 * d], w, alpha, 0.0, ab, log_s)
+                s += 0.5 + cms.transform(u[k, 2 * d], w, alpha, 0.0, ab, log_s)
             total += s
         ref.append(total / n)
     np.testing.assert_allclose(m, ref, **_tolerance())

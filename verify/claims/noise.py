@@ -10,7 +10,7 @@ from scipy import special
 import theory
 
 from .. import detection as det_mc
-from .. import stable
+from ..noise import stable
 from .base import CheckResult, claim, fmt, z_threshold
 
 __all__ = ["check_c1", "check_c2", "check_robust"]

@@ -1,8 +1,8 @@
 """GPU alpha-stable noise: the CMS sampler, streaming trial means, the detection Monte Carlo.
 
-The transform is :func:`verify.stable._cms` (the CMS formula on the C library's functions)
+The transform is :func:`verify.noise.cms.transform` (the CMS formula on the C library's functions)
 compiled unchanged as a CUDA device function; the CPU kernels evaluate the same formula
-with their vectorisable elementary functions (``_cms_fast``, within ~1e-14 relative).  The
+with their vectorisable elementary functions (``transform_fast``, within ~1e-14 relative).  The
 random streams differ (xoroshiro128+, :mod:`verify.gpu.streams`), and their layout is fixed
 by the problem size alone, never by the launch configuration:
 
@@ -15,7 +15,7 @@ by the problem size alone, never by the launch configuration:
   The sums are therefore deterministic, and the memory is one float per part,
   ``8 * trials * ceil(n / PART)`` bytes, never O(n * trials).
 
-The callers (:func:`verify.stable.sample`, :func:`verify.stable.trial_means`,
+The callers (:func:`verify.noise.stable.sample`, :func:`verify.noise.stable.trial_means`,
 :func:`verify.detection.simulate_power`) validate the arguments; these functions assume
 valid input.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from verify import stable
+from verify.noise import cms
 
 from .streams import exponential, key, launch, seed_stream, uniform
 
@@ -36,7 +36,7 @@ SAMPLE_STREAM = 64
 #: Samples per partial sum (one stream each) in the trial kernels.
 PART = 1024
 
-_cms = cuda.jit(device=True)(stable._cms)
+_cms = cuda.jit(device=True)(cms.transform)
 
 
 @cuda.jit

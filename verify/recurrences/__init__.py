@@ -3,8 +3,11 @@
 Modules
 -------
 cells
-    ConstGate, SharedGate, DiagGate, GRU and LSTM: parameters (seeded or PyTorch-layout),
-    numba forward passes with NumPy references, Jacobians.
+    The shared interface of every architecture (:class:`Cell`) and :class:`Trajectory`.
+gated
+    ConstGate, SharedGate, DiagGate (seeded parameters, forward passes, Jacobians).
+torch_layout, gru, lstm
+    The PyTorch weight layout (``.npz`` in and out) and the GRU and LSTM on it.
 kernels
     The numba kernels (forward passes, per-lag transport), parallel over sequences.
 init
@@ -28,10 +31,13 @@ Examples
 """
 
 from . import diagnostics
-from .cells import GRU, LSTM, Cell, ConstGate, DiagGate, SharedGate, Trajectory
+from .cells import Cell, Trajectory
 from .envelope import EnvelopeResult, envelope, log_envelope, measure_envelope, unit_rates
 from .fit import EnvelopeFit, LawFit, fit_envelope
+from .gated import ConstGate, DiagGate, SharedGate
+from .gru import GRU
 from .init import Chrono, make_spectrum, random_inputs
+from .lstm import LSTM
 from .transport import ORDERS, Transport, transport, transport_reference
 
 __all__ = [

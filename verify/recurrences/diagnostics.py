@@ -12,9 +12,9 @@ from scipy.stats import spearmanr
 
 from theory._validate import check_in_range, check_int, check_positive
 
-from .cells import ConstGate, DiagGate
 from .envelope import envelope_of_trajectory, measure_envelope, unit_rates
 from .fit import fit_envelope
+from .gated import ConstGate, DiagGate
 from .init import random_inputs
 from .transport import check_lag, check_net
 

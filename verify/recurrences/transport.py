@@ -6,7 +6,7 @@ Four orders, for every position ``t`` and lag ``l <= L`` (the product over the `
 ``"exact"``
     the diagonal of the true product of full Jacobians ``M_{t,l} = J_t ... J_{t-l+1}``
     (for the LSTM, the cell block with the source lifted through ``h = o tanh(c)``, see
-    :mod:`verify.recurrences.cells`).  Not the product of diagonals.  Cost O(T L H S^2):
+    :mod:`verify.recurrences.lstm`).  Not the product of diagonals.  Cost O(T L H S^2):
     for validation-sized networks.
 ``"diagonal"``
     the product of the exact diagonal Jacobian entries, ``prod_j (r_j + d_j)``: a cheap
@@ -81,7 +81,7 @@ def check_order(order) -> str:
 
 
 def check_net(net) -> Cell:
-    """Return ``net`` if it is one of the cells of :mod:`verify.recurrences.cells`."""
+    """Return ``net`` if it is a :class:`~verify.recurrences.cells.Cell`."""
     if not isinstance(net, Cell):
         raise ValueError(
             f"net must be a ConstGate, SharedGate, DiagGate, GRU or LSTM, got {type(net).__name__}"

@@ -6,7 +6,7 @@ numba lowers ``math.sin`` and friends to calls into the C library, and without I
 (not shipped with the PyPI ``llvmlite``) LLVM cannot vectorise a loop that contains such a
 call. The functions here are written with nothing but IEEE ``+ - * /``, comparisons that
 select between two values, and integer operations on the bits of a double, so a loop over
-them (the CMS transform of :mod:`verify.stable`) compiles to SIMD code.
+them (the CMS transform of :mod:`verify.noise.cms`) compiles to SIMD code.
 
 One source, two evaluators
 --------------------------
@@ -16,7 +16,7 @@ three helpers :func:`_select` (``np.where`` in NumPy, an LLVM ``select`` in numb
 :func:`_f2i` and :func:`_i2f` (a reinterpretation of the 64 bits, ``ndarray.view`` in
 NumPy, an LLVM ``bitcast`` in numba), and IEEE arithmetic, which NumPy's element-wise
 ufuncs and numba (compiled without ``fastmath``, so no fused multiply-add contraction) both
-round identically. This is what lets :func:`verify.stable.sample_reference` reproduce the
+round identically. This is what lets :func:`verify.noise.stable.sample_reference` reproduce the
 kernels' numbers exactly.
 
 Algorithms and accuracy

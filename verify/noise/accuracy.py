@@ -1,6 +1,6 @@
 """Accuracy table of the tail-index estimators on synthetic symmetric stable samples.
 
-``python -m verify.tail_accuracy --out FILE`` writes a markdown table of the mean absolute
+``python -m verify.noise.accuracy --out FILE`` writes a markdown table of the mean absolute
 error of ``alpha`` per true ``alpha`` and method; :func:`accuracy_table` returns the same
 numbers as data and :func:`render_markdown` turns them into text.
 """
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory._validate import check_int
-from verify import stable, tail
+
+from . import stable, tail
 
 __all__ = ["AccuracyTable", "accuracy_table", "main", "render_markdown"]
 

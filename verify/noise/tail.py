@@ -1,10 +1,10 @@
 r"""Estimators of the tail index ``alpha`` and the scale ``sigma`` of stable samples.
 
-Three methods, all for the S1 parameterisation of :mod:`verify.stable`:
+Three methods, all for the S1 parameterisation of :mod:`verify.noise.stable`:
 
 ``"mcculloch"``
     McCulloch's (1986) quantile method: the ratio of the 5-95 % to the 25-75 % spread (and
-    a skewness ratio) inverted through the published tables in :mod:`verify._mcculloch`,
+    a skewness ratio) inverted through the published tables in :mod:`verify.noise.mcculloch`,
     with bilinear interpolation; ``sigma`` from the interquartile range and Table V.
 ``"koutrouvelis"``
     Koutrouvelis' (1980) regression on the empirical characteristic function, iterated:
@@ -33,7 +33,8 @@ import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
 from theory._validate import check_finite_array, check_int, check_probability
-from verify import _mcculloch as tab
+
+from . import mcculloch as tab
 
 __all__ = ["DEFAULT_BLOCK", "METHODS", "TailEstimate", "estimate"]
 

@@ -1,0 +1,133 @@
+"""The PyTorch weight layout shared by the GRU and the LSTM.
+
+``weight_ih`` (G H, D), ``weight_hh`` (G H, H), ``bias_ih`` and ``bias_hh`` (G H,), the G gate
+blocks stacked in PyTorch's order (or another order named by ``gate_order``); loading from and
+saving to ``.npz`` files with those keys.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+from pathlib import Path
+
+import numpy as np
+
+from theory._validate import check_finite_array, check_int
+
+from .cells import Cell, check_shape
+from .init import check_scale, normal_weights
+
+__all__ = ["TorchLayout"]
+
+
+class TorchLayout(Cell):
+    """A cell whose weights are G gate blocks in PyTorch's layout (subclassed by GRU and LSTM)."""
+
+    gate_names: str = ""
+    npz_keys = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+    def __init__(self, weight_ih, weight_hh, bias_ih=None, bias_hh=None, gate_order=None):
+        G = len(self.gate_names)
+        order = self._check_order(gate_order)
+        whh = check_finite_array("weight_hh", weight_hh, ndim=2)
+        H = whh.shape[1]
+        if H < 1 or whh.shape[0] != G * H:
+            raise ValueError(
+                f"weight_hh must have shape ({G}H, H) for {type(self).__name__} "
+                f"(gate order {'/'.join(self.gate_names)}), got {whh.shape}"
+            )
+        wih = check_finite_array("weight_ih", weight_ih, ndim=2)
+        if wih.shape[0] != G * H or wih.shape[1] < 1:
+            raise ValueError(f"weight_ih must have shape ({G}H, D) = ({G * H}, D), got {wih.shape}")
+        bih = np.zeros(G * H) if bias_ih is None else bias_ih
+        bhh = np.zeros(G * H) if bias_hh is None else bias_hh
+        bih = check_shape("bias_ih", bih, (G * H,), f"({G}H,)")
+        bhh = check_shape("bias_hh", bhh, (G * H,), f"({G}H,)")
+        perm = np.concatenate([np.arange(H) + H * order.index(g) for g in self.gate_names])
+        self.hidden, self.inputs = H, wih.shape[1]
+        self.weight_ih = np.ascontiguousarray(wih[perm])
+        self.weight_hh = np.ascontiguousarray(whh[perm])
+        self.bias_ih = np.ascontiguousarray(bih[perm])
+        self.bias_hh = np.ascontiguousarray(bhh[perm])
+
+    @property
+    def n_blocks(self) -> int:  # noqa: D102
+        return len(self.gate_names)
+
+    def _check_order(self, gate_order) -> str:
+        if gate_order is None:
+            return self.gate_names
+        if not isinstance(gate_order, str) or sorted(gate_order) != sorted(self.gate_names):
+            valid = ", ".join("".join(p) for p in permutations(self.gate_names))
+            raise ValueError(
+                f"gate_order must be a permutation of {self.gate_names!r} naming the row blocks "
+                f"of the weights (PyTorch's is {self.gate_names!r}; valid: {valid}), "
+                f"got {gate_order!r}"
+            )
+        return gate_order
+
+    def block(self, array: np.ndarray, gate: str) -> np.ndarray:
+        """Return the H-row block of ``array`` belonging to ``gate`` (PyTorch order)."""
+        k = self.gate_names.index(gate)
+        return array[k * self.hidden : (k + 1) * self.hidden]
+
+    @classmethod
+    def from_torch(cls, weight_ih, weight_hh, bias_ih=None, bias_hh=None, gate_order=None):
+        """Build from PyTorch-layout arrays (``weight_ih`` (GH, D), ``weight_hh`` (GH, H)).
+
+        Parameters
+        ----------
+        weight_ih, weight_hh, bias_ih, bias_hh : array_like
+            As in ``torch.nn.GRUCell`` / ``LSTMCell`` (biases may be None: zero).
+        gate_order : str, optional
+            Order of the row blocks if not PyTorch's (e.g. ``"zrn"`` for a GRU).
+        """
+        return cls(weight_ih, weight_hh, bias_ih, bias_hh, gate_order=gate_order)
+
+    @classmethod
+    def from_npz(cls, path, prefix: str = "", gate_order=None):
+        """Load the four PyTorch-layout arrays from an ``.npz`` file.
+
+        Keys are ``prefix + name`` for name in ``weight_ih, weight_hh, bias_ih, bias_hh``;
+        the ``_l0`` suffix of a ``torch.nn.GRU``/``LSTM`` state dict is also accepted.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"path must be an existing .npz file, got {str(path)!r}")
+        with np.load(path) as data:
+            arrays = {}
+            for key in cls.npz_keys:
+                for cand in (prefix + key, prefix + key + "_l0"):
+                    if cand in data:
+                        arrays[key] = np.array(data[cand])
+                        break
+                else:
+                    if key.startswith("bias"):
+                        arrays[key] = None
+                        continue
+                    raise ValueError(
+                        f"{prefix + key} is missing from {path.name}: expected keys "
+                        f"{[prefix + k for k in cls.npz_keys]}, found {sorted(data.files)}"
+                    )
+        return cls(**arrays, gate_order=gate_order)
+
+    def save_npz(self, path) -> None:
+        """Write the PyTorch-layout arrays to ``path`` (readable by :meth:`from_npz`)."""
+        np.savez(path, weight_ih=self.weight_ih, weight_hh=self.weight_hh,
+                 bias_ih=self.bias_ih, bias_hh=self.bias_hh)  # fmt: skip
+
+    def _xi(self, x):
+        return np.ascontiguousarray(x @ self.weight_ih.T + self.bias_ih)
+
+    @classmethod
+    def _init_arrays(cls, hidden, inputs, seed, input_scale, recurrent_scale):
+        hidden = check_int("hidden", hidden, lo=1)
+        inputs = check_int("inputs", inputs, lo=1)
+        G = len(cls.gate_names)
+        rng = np.random.default_rng(seed)
+        wih = normal_weights(rng, (G * hidden, inputs), check_scale("input_scale", input_scale),
+                             inputs)  # fmt: skip
+        whh = normal_weights(
+            rng, (G * hidden, hidden), check_scale("recurrent_scale", recurrent_scale), hidden
+        )
+        return rng, hidden, wih, whh, np.zeros(G * hidden), np.zeros(G * hidden)
