@@ -19,12 +19,22 @@ from ..detection import z_for
 
 __all__ = [
     "CLAIMS",
+    "FAILING",
     "PROFILES",
     "SUITE_FALSE_ALARM",
+    "VERDICTS",
     "CheckResult",
     "Profile",
     "claim",
 ]
+
+#: The verdicts a claim can reach.  ``pass``: the claim holds and its negative control is
+#: rejected.  ``partial``: its main statement holds but a stated sub-clause does not (the
+#: page says which); an honest finding, not a failure of the run.  ``fail``: the claim or its
+#: control does not hold.  ``error``: the check raised; the message is on its page.
+VERDICTS = ("pass", "partial", "fail", "error")
+#: Verdicts that make a run fail (exit 1).
+FAILING = ("fail", "error")
 
 #: Total false-alarm probability of one run of the whole suite.
 SUITE_FALSE_ALARM = 0.01
@@ -79,7 +89,7 @@ class CheckResult:
     title : str
         One line stating the claim.
     verdict : str
-        ``"pass"`` or ``"fail"``: pass needs the main check to hold *and* the negative
+        One of :data:`VERDICTS`: pass needs the main check to hold *and* the negative
         control to be rejected.
     predicted, measured : str
         Short summaries for the table.
@@ -89,6 +99,9 @@ class CheckResult:
         The detailed table (one row per parameter point).
     negative_control : dict
         ``{"description": ..., "rejected": bool, "detail": ...}``.
+    resolution : dict
+        The smallest effects the check detects with probability >= 0.9 at its false-alarm
+        budget, ``{effect: size}`` (e.g. ``{"K (relative)": 0.03}``), from a power analysis.
     """
 
     claim: str
@@ -104,11 +117,16 @@ class CheckResult:
     runtime_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     figures: dict = field(default_factory=dict)  # name -> data for the renderer
+    resolution: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
     @property
     def passed(self) -> bool:
-        """Whether the verdict is ``pass``."""
-        return self.verdict == "pass"
+        """Whether the run may go on as passing: the verdict is ``pass`` or ``partial``."""
+        return self.verdict not in FAILING
 
     def as_dict(self) -> dict:
         """JSON-ready dictionary."""
@@ -139,7 +157,15 @@ def claim(cid: str, title: str):
     def deco(fn):
         def run(profile: Profile, seed: int, false_alarm: float) -> CheckResult:
             t0 = time.perf_counter()
-            res = fn(profile, seed, false_alarm)
+            try:
+                res = fn(profile, seed, false_alarm)
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:  # a crash is a verdict: ERROR, and the suite goes on
+                res = CheckResult(
+                    cid, title, "error", "-", f"{type(exc).__name__}: {exc}", "-",
+                    notes=[f"The check raised {type(exc).__name__}: {exc}"],
+                )  # fmt: skip
             res.claim, res.title, res.seed = cid, title, seed
             res.runtime_s = time.perf_counter() - t0
             res.params.setdefault("profile", profile.name)

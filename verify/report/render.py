@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["claim_page", "index_page", "markdown_table", "summary_table"]
 
-VERDICT = {"pass": "PASS", "fail": "FAIL"}
+VERDICT = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "error": "ERROR"}
 
 
 def _cell(v) -> str:
@@ -70,6 +70,14 @@ def claim_page(result, suite, figures: dict[str, str] | None = None) -> str:
         f"rejected: {_cell(result.negative_control.get('rejected', ''))}",
         f"- seed: `{result.seed}`, runtime {result.runtime_s:.1f} s\n",
     ]
+    if result.resolution:
+        parts.append("## Resolution\n")
+        parts.append(
+            "The smallest effects this check detects with probability >= 0.9 at its "
+            "false-alarm budget:\n"
+        )
+        parts += [f"- {k}: {_cell(v)}" for k, v in result.resolution.items()]
+        parts.append("")
     if result.notes:
         parts.append("## Notes\n")
         parts += [f"- {n}" for n in result.notes]
