@@ -1,0 +1,180 @@
+"""Per-checkpoint measurements of a trained network.
+
+* :func:`learned_kernel` -- ``c_hat(l) / c_l`` at the planted lags on held-out data, without
+  gradients (:func:`verify.training.task.kernel_estimate`).
+* :func:`network_envelope` -- the envelope ``f_hat`` of the checkpoint's weights by our
+  first-order transport, with the optimizer's per-unit rates (:func:`optimizer_rates`).
+* :func:`gradient_noise` -- tail index and scale of the per-sequence gradient noise:
+  per-sequence gradients (``torch.func.vmap`` of ``grad``) projected on fixed random
+  directions, estimated by :func:`verify.tail.estimate` with a bootstrap interval.
+* :func:`psi_samples` -- the per-lag statistic of the author's pipeline: output error times a
+  forward-mode Jacobian-vector product along a random parameter direction injected at one
+  position, so that the output ``l`` steps later carries the lag-``l`` part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from verify import recurrences as rec
+
+from .models import RECURRENT, readout, run_states
+from .task import kernel_estimate
+
+__all__ = [
+    "gradient_noise",
+    "learned_kernel",
+    "network_envelope",
+    "optimizer_rates",
+    "psi_samples",
+    "random_directions",
+]
+
+
+def learned_kernel(model, batch, task, seed=0):
+    """Return ``(ratio, lo, hi)``: ``c_hat(l_k) / c_k`` with its 95 % bootstrap interval."""
+    with torch.no_grad():
+        dtype = next(model.parameters()).dtype
+        y_hat = model(torch.as_tensor(batch.x, dtype=dtype)).double().numpy()
+    est, lo, hi = kernel_estimate(y_hat, batch.s, task.lags, seed=seed)
+    c = np.asarray(task.coefs)
+    return est / c, lo / c, hi / c
+
+
+def optimizer_rates(model, optimizer, name) -> dict:
+    """The optimizer's per-unit rates ``Lambda^(q)``, as arguments of ``rec.measure_envelope``.
+
+    ``sgd``: ``lr``; ``sgdm``: the heavy-ball stationary rate ``lr / (1 - momentum)``;
+    ``adamw``: ``lr / (sqrt(v_hat) + eps)`` with Adam's bias-corrected second moments;
+    ``rmsprop``: the same with RMSProp's running average (no bias correction).  Row-averaged
+    over the recurrent weights of each unit (:func:`verify.recurrences.unit_rates`).
+
+    Returns
+    -------
+    dict
+        ``optimizer``, ``lr`` and (adaptive optimizers) ``v_hat``, ``eps``.
+    """
+    group = optimizer.param_groups[0]
+    if name in ("sgd", "sgdm"):
+        lr = group["lr"] / (1.0 - group["momentum"] if name == "sgdm" else 1.0)
+        return {"optimizer": "sgd", "lr": lr}
+    params = model.canonical()
+    blocks = []
+    for key in RECURRENT[model.arch]:
+        state = optimizer.state[params[key]]
+        if name == "adamw":
+            step = float(state["step"])
+            v = state["exp_avg_sq"] / (1.0 - group["betas"][1] ** step)
+        else:
+            v = state["square_avg"]
+        blocks.append(v.detach().double().numpy())
+    return {
+        "optimizer": "adam",
+        "lr": group["lr"],
+        "v_hat": np.concatenate(blocks),
+        "eps": group["eps"],
+    }
+
+
+def network_envelope(model, rates: dict, x_probe, max_lag):
+    """``(log f_hat(l) for l = 0..max_lag, per-unit rates)`` by first-order transport.
+
+    ``rates`` are the arguments returned by :func:`optimizer_rates`.
+    """
+    res = rec.measure_envelope(
+        model.to_cell(), np.asarray(x_probe, dtype=np.float64), max_lag, order="first", **rates
+    )
+    return res.log_f, res.rates
+
+
+def random_directions(params, k, seed, keys=None):
+    """``k`` random unit directions over the (selected) parameters, as flat (k, P) arrays."""
+    keys = list(params) if keys is None else list(keys)
+    size = sum(params[key].numel() for key in keys)
+    v = np.random.default_rng(seed).standard_normal((k, size))
+    return v / np.linalg.norm(v, axis=1, keepdims=True), keys
+
+
+def per_sequence_gradients(model, x, y):
+    """Flat per-sequence gradients (B, P) of the sequence-mean squared error."""
+    arch, s_const = model.arch, model.s_const
+    params = {k: v.detach() for k, v in model.canonical().items()}
+
+    def loss(p, xs, ys):
+        y_hat = readout(p, run_states(arch, p, xs[None], s_const=s_const))[0]
+        return torch.mean((y_hat - ys) ** 2)
+
+    grads = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))(params, x, y)
+    return torch.cat([grads[k].reshape(x.shape[0], -1) for k in params], dim=1), list(params)
+
+
+def gradient_noise(model, batch, n_directions=8, seed=0, n_boot=100):
+    """Tail index and scale of the per-sequence gradient noise.
+
+    The per-sequence gradients are projected on ``n_directions`` random unit directions; each
+    projection is centred by its median and divided by its interquartile range (so the
+    directions pool into one sample of the common tail index), and Koutrouvelis' regression
+    gives ``alpha`` with a percentile-bootstrap interval.  ``sigma`` is returned in gradient
+    units (the pooled scale times the mean interquartile scale).
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``alpha_lo``, ``alpha_hi``, ``sigma``.
+    """
+    from verify import tail
+
+    dtype = next(model.parameters()).dtype
+    x = torch.as_tensor(batch.x, dtype=dtype)
+    y = torch.as_tensor(batch.y, dtype=dtype)
+    g, keys = per_sequence_gradients(model, x, y)
+    v, _ = random_directions(model.canonical(), n_directions, seed, keys)
+    proj = g.double().numpy() @ v.T
+    q25, q50, q75 = np.percentile(proj, [25, 50, 75], axis=0)
+    iqr = np.where(q75 > q25, q75 - q25, 1.0)
+    z = ((proj - q50) / iqr).ravel()
+    est = tail.estimate(z, method="koutrouvelis", ci=True, n_boot=n_boot, seed=seed)
+    return {
+        "alpha": est.alpha,
+        "alpha_lo": est.ci["alpha"][0],
+        "alpha_hi": est.ci["alpha"][1],
+        "sigma": est.sigma * float(np.mean(iqr)),
+    }
+
+
+def psi_samples(model, batch, max_lag, seed=0):
+    """Per-sequence, per-lag ``psi(l) = e_{s0+l} * d y_hat_{s0+l} / d eps`` (B, max_lag + 1).
+
+    A random unit direction ``v`` over the recurrence's parameters is injected at position
+    ``s0 = T - 1 - max_lag`` only (``theta_{s0} = theta + eps v``); the forward-mode derivative
+    of the output ``l`` steps later is the lag-``l`` term of the gradient along ``v``, and times
+    the output error it is that term of the loss gradient (``torch.func.jvp``).
+    """
+    arch, s_const = model.arch, model.s_const
+    params = {k: v.detach() for k, v in model.canonical().items()}
+    rec_keys = [k for k in params if not k.startswith("readout")]
+    v, _ = random_directions(params, 1, seed, rec_keys)
+    tangent, offset = {}, 0
+    for k in rec_keys:
+        n = params[k].numel()
+        tangent[k] = torch.as_tensor(v[0, offset : offset + n], dtype=params[k].dtype).reshape(
+            params[k].shape
+        )
+        offset += n
+    dtype = params[rec_keys[0]].dtype
+    x = torch.as_tensor(batch.x, dtype=dtype)
+    y = torch.as_tensor(batch.y, dtype=dtype)
+    T = x.shape[1]
+    s0 = T - 1 - max_lag
+    if s0 < 0:
+        raise ValueError(f"max_lag must be <= T - 1 = {T - 1}, got {max_lag}")
+    zero = {k: torch.zeros_like(t) for k, t in tangent.items()}
+
+    def out(delta):
+        return readout(params, run_states(arch, params, x, s_const=s_const, inject=(s0, delta)))
+
+    with torch.no_grad():
+        y_hat, dy = torch.func.jvp(out, (zero,), (tangent,))
+    e = (y_hat - y)[:, s0:]
+    return (e * dy[:, s0:]).double().numpy()

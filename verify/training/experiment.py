@@ -1,0 +1,369 @@
+"""The trained-network experiment: profiles, the list of cells, a map, a reduce into E1-E5.
+
+A run is ``reduce(map_cells(run_cell, build_cells(profile, ...)))``.  Each cell is a pure
+function of its (task, training configuration, seed) and returns a small
+:class:`~verify.training.train.CellResult`; :func:`map_cells` is a plain serial map that
+another executor may replace.  The reduce (:mod:`verify.training.claims`) turns the results
+into the checks E1-E5.
+
+Seeds: seed index ``k`` of a run with root seed ``S`` uses the integer drawn from
+``SeedSequence(S, spawn_key=(k,))`` for its data and its initial weights, whatever the
+condition -- so conditions are compared on common random numbers (same inputs, same ``u``,
+same initial weights), and adding or dropping a condition changes no other cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .task import TaskConfig
+from .train import Cell, TrainConfig
+
+__all__ = [
+    "PROFILES",
+    "ExperimentProfile",
+    "ExperimentRun",
+    "build_cells",
+    "cell_seed",
+    "map_cells",
+    "run_experiment",
+]
+
+
+@dataclass(frozen=True)
+class ExperimentProfile:
+    """Sizes and conditions of one run.
+
+    Attributes
+    ----------
+    name : str
+    task : TaskConfig
+        The base task (its seed is replaced per seed index).
+    train : TrainConfig
+        The base training configuration (architecture and optimizer replaced per condition).
+    archs, optimizers : tuple of str
+        The main grid (every pair is a condition).
+    seeds : int
+        Seed indices per condition.
+    heavy_alpha : float
+        Tail index of the heavier-tailed target noise (E3).
+    spectra : tuple
+        Further gate spectra for the reference pair (E4), as ``TrainConfig.spectrum`` values.
+    removed : int
+        The planted lag left out of the target in the removed-lag control.
+    """
+
+    name: str
+    task: TaskConfig
+    train: TrainConfig
+    archs: tuple
+    optimizers: tuple
+    seeds: int
+    heavy_alpha: float = 1.5
+    spectra: tuple = ()
+    removed: int = 3
+
+    @property
+    def reference(self) -> str:
+        """The condition the constant of E4 is calibrated on: the first arch and optimizer."""
+        return f"{self.archs[0]}/{self.optimizers[0]}"
+
+
+_QUICK_LAGS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
+_FULL_LAGS = (32, 48, 64, 96, 128, 192, 256)
+
+PROFILES = {
+    "quick": ExperimentProfile(
+        name="quick",
+        # equal c_k: the order of learning is then the envelope's alone
+        task=TaskConfig(inputs=4, steps=128, lags=_QUICK_LAGS, coefs=(0.3,) * len(_QUICK_LAGS)),
+        train=TrainConfig(
+            hidden=32,
+            batch=16,
+            n_max=8192,
+            n_first=128,
+            lr=None,
+            spectrum=("chrono", (("t_max", 96.0),)),
+            noise_batch=32,
+            n_boot=50,
+        ),
+        archs=("gru", "lstm"),
+        optimizers=("adamw", "sgdm"),
+        seeds=1,
+        spectra=(("homogeneous", (("r0", 0.9),)),),
+    ),
+    # seconds, for the tests: the whole pipeline on a toy scale
+    "tiny": ExperimentProfile(
+        name="tiny",
+        task=TaskConfig(inputs=2, steps=24, lags=(1, 2, 4, 8), coefs=(0.5,) * 4),
+        train=TrainConfig(
+            hidden=8,
+            batch=16,
+            n_max=256,
+            n_first=64,
+            lr=None,
+            spectrum=("chrono", (("t_max", 8.0),)),
+            eval_batch=32,
+            noise_batch=16,
+            probe_batch=4,
+            psi_batch=32,
+            n_directions=2,
+            n_boot=10,
+        ),
+        archs=("gru",),
+        optimizers=("adamw",),
+        seeds=1,
+        spectra=(),
+        removed=2,
+    ),
+    "full": ExperimentProfile(
+        name="full",
+        # the author's task: D = 16, T = 1024, H = 128, lags 32..256, c 0.6..0.26, sigma 0.3
+        task=TaskConfig(
+            inputs=16,
+            steps=1024,
+            lags=_FULL_LAGS,
+            coefs=tuple(np.round(np.linspace(0.6, 0.26, len(_FULL_LAGS)), 4)),
+        ),
+        train=TrainConfig(
+            hidden=128,
+            batch=512,
+            n_max=6_000_000,
+            n_first=4096,
+            spectrum=("chrono", (("t_max", 256.0),)),
+            lr=None,
+            noise_batch=128,
+            psi_batch=512,
+        ),
+        archs=("gru", "lstm", "diaggate", "constgate"),
+        optimizers=("adamw", "sgd", "sgdm", "rmsprop"),
+        seeds=5,
+        spectra=(("homogeneous", (("r0", 0.95),)), ("beta", (("a", 16.0), ("b", 1.0)))),
+        removed=64,
+    ),
+}
+
+
+def cell_seed(root: int, k: int) -> int:
+    """The seed of seed index ``k`` under root seed ``root`` (module docstring)."""
+    return int(np.random.SeedSequence(root, spawn_key=(k,)).generate_state(1)[0])
+
+
+def _conditions(p: ExperimentProfile):
+    """``(label, role, task overrides, train overrides)`` of every condition of the run."""
+    a0, o0 = p.archs[0], p.optimizers[0]
+    ref = f"{a0}/{o0}"
+    out = [
+        (f"{a}/{o}", "main", {}, {"arch": a, "optimizer": o}) for a in p.archs for o in p.optimizers
+    ]
+    base = {"arch": a0, "optimizer": o0}
+    out += [
+        (f"{ref}/noclip", "tails", {}, {**base, "clip": None}),
+        (f"{ref}/alpha{p.heavy_alpha:g}", "tails", {"noise_alpha": p.heavy_alpha}, base),
+        (
+            f"{ref}/alpha{p.heavy_alpha:g}/noclip",
+            "tails",
+            {"noise_alpha": p.heavy_alpha},
+            {**base, "clip": None},
+        ),
+    ]
+    out += [(f"{ref}/{s[0]}", "spectrum", {}, {**base, "spectrum": s}) for s in p.spectra]
+    out += [
+        (f"{ref}/shuffled", "control_shuffled", {"shuffle_targets": True}, base),
+        (f"{ref}/removed{p.removed}", "control_removed", {"removed": (p.removed,)}, base),
+    ]
+    return out
+
+
+def build_cells(
+    profile: ExperimentProfile,
+    *,
+    archs=None,
+    optimizers=None,
+    seeds=None,
+    seed: int = 0,
+    device: str = "cpu",
+) -> list[Cell]:
+    """The independent cells of a run.
+
+    Parameters
+    ----------
+    profile : ExperimentProfile
+    archs, optimizers : sequence of str, optional
+        Override the profile's main grid (the first of each is the reference condition).
+    seeds : int, optional
+        Seed indices per condition (default: the profile's).
+    seed : int
+        Root seed of the run.
+    device : {"cpu", "cuda"}
+        Where the cells train.
+    """
+    from .models import ARCHS
+    from .train import OPTIMIZERS
+
+    for name, values, valid in (("arch", archs, ARCHS), ("optimizer", optimizers, OPTIMIZERS)):
+        for v in values or ():
+            if v not in valid:
+                raise ValueError(f"{name} must be one of {sorted(valid)}, got {v!r}")
+    p = replace(
+        profile,
+        archs=tuple(archs or profile.archs),
+        optimizers=tuple(optimizers or profile.optimizers),
+        seeds=int(profile.seeds if seeds is None else seeds),
+    )
+    if p.seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {p.seeds}")
+    if p.removed not in p.task.lags:
+        raise ValueError(f"removed must be a planted lag {p.task.lags}, got {p.removed}")
+    cells = []
+    for k in range(p.seeds):
+        s = cell_seed(seed, k)
+        for label, role, task_kw, train_kw in _conditions(p):
+            task = replace(p.task, seed=s % 2**31, **task_kw)
+            train = replace(p.train, device=device, **train_kw)
+            cells.append(Cell(f"{label}#{k}", label, task, train, s, role))
+    return cells
+
+
+def map_cells(fn: Callable, cells, progress: Callable | None = None) -> list:
+    """Apply ``fn`` to every cell, in order, in this process (a serial map).
+
+    ``progress(i, total, cell, result)`` is called before (``result`` None) and after each.
+    """
+    cells = list(cells)
+    out = []
+    for i, cell in enumerate(cells):
+        if progress is not None:
+            progress(i, len(cells), cell, None)
+        out.append(fn(cell))
+        if progress is not None:
+            progress(i + 1, len(cells), cell, out[-1])
+    return out
+
+
+@dataclass
+class ExperimentRun:
+    """A finished run: the checks E1-E5, the per-cell table and the raw cell results."""
+
+    checks: list
+    table: list
+    cells: list
+    log_c: float
+    profile: str
+    seed: int
+    runtime_s: float
+    machine: dict
+    command: str = ""
+    config: dict | None = None
+
+    @property
+    def results(self) -> list:
+        """The checks (the name the report renderers use)."""
+        return self.checks
+
+    def as_dict(self) -> dict:
+        """JSON-ready record (per-cell arrays except psi and weights)."""
+        from verify.claims.base import _jsonable
+
+        keep = (
+            "name",
+            "condition",
+            "role",
+            "seed",
+            "ns",
+            "ratio",
+            "ratio_lo",
+            "ratio_hi",
+            "alpha",
+            "alpha_lo",
+            "alpha_hi",
+            "sigma",
+            "loss",
+            "runtime_s",
+            "task",
+            "train",
+        )
+        return _jsonable(
+            {
+                "profile": self.profile,
+                "seed": self.seed,
+                "runtime_s": self.runtime_s,
+                "machine": self.machine,
+                "command": self.command,
+                "log_C": self.log_c,
+                "config": self.config,
+                "checks": [c.as_dict() for c in self.checks],
+                "table": self.table,
+                "cells": [{k: getattr(r, k) for k in keep} for r in self.cells],
+            }
+        )
+
+
+def machine() -> dict:
+    """Versions and machine recorded with every run (torch included)."""
+    import torch
+
+    from verify.claims.base import machine as base_machine
+
+    return {
+        **base_machine(),
+        "torch": torch.__version__,
+        "torch_threads_per_cell": 1,
+        "deterministic_algorithms": True,
+    }
+
+
+def run_experiment(
+    profile: ExperimentProfile,
+    *,
+    archs=None,
+    optimizers=None,
+    seeds=None,
+    seed: int = 0,
+    device: str = "cpu",
+    progress=None,
+    mapper=None,
+    command: str = "",
+) -> ExperimentRun:
+    """Build the cells, map them (``mapper``, default :func:`map_cells`), reduce into E1-E5."""
+    import time
+
+    from .claims import reduce_cells
+    from .train import run_cell
+
+    t0 = time.perf_counter()
+    cells = build_cells(
+        profile, archs=archs, optimizers=optimizers, seeds=seeds, seed=seed, device=device
+    )
+    results = (mapper or map_cells)(run_cell, cells, progress)
+    ref = f"{cells[0].train.arch}/{cells[0].train.optimizer}"
+    checks, table, log_c = reduce_cells(
+        results, reference=ref, heavy_alpha=profile.heavy_alpha, seed=seed
+    )
+    for c in checks:
+        c.seed = seed
+        c.params.setdefault("profile", profile.name)
+    config = {
+        "profile": profile.name,
+        "task": profile.task.as_dict(),
+        "train": profile.train.as_dict(),
+        "archs": sorted({c.train.arch for c in cells}),
+        "optimizers": sorted({c.train.optimizer for c in cells}),
+        "seeds": len({c.seed for c in cells}),
+        "reference": ref,
+    }
+    return ExperimentRun(
+        checks=checks,
+        table=table,
+        cells=results,
+        log_c=log_c,
+        profile=profile.name,
+        seed=seed,
+        runtime_s=time.perf_counter() - t0,
+        machine=machine(),
+        command=command,
+        config=config,
+    )
