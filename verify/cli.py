@@ -7,6 +7,7 @@ verify   run the claims, print a summary table, write the report (exit 0 all pas
 report   run the claims and write the markdown report with figures
 formula  closed forms and numbers for one envelope law
 window   a trained GRU/LSTM's envelope, fitted law and learnability window
+experiment  train GRUs/LSTMs and check E1-E5 on them (verify.training.command)
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def _progress(stream):
 # ----------------------------------------------------------------------------- commands
 def _run(args, *, write_report: bool):
     from .claims import available, run_suite
+    from .parallel import from_args, stderr_progress
     from .report import summary_table
     from .report import write_report as write
 
@@ -97,9 +99,10 @@ def _run(args, *, write_report: bool):
         if bad:
             raise UsageError(f"--claims: unknown claim(s) {bad}; available: {available()}")
     profile = "full" if args.full else "quick"
-    suite = run_suite(
-        claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
-    )
+    with from_args(args, progress=stderr_progress(sys.stderr)):  # closed also on Ctrl-C
+        suite = run_suite(
+            claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
+        )
     suite.command = "learnwin " + " ".join(sys.argv[1:])
     print(summary_table(suite.results))
     print(f"{sum(r.passed for r in suite.results)}/{len(suite.results)} claims pass "
@@ -321,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
             default="cpu",
             help="where the kernels run (cuda: numba.cuda; the rest stays on the CPU)",
         )
+        from .parallel import add_arguments as executor_opts
+
+        executor_opts(sp)  # --workers, --scheduler, --scheduler-file
 
     v = sub.add_parser("verify", help="run the claims and print a summary")
     suite_opts(v)
@@ -375,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.add_argument("--json", help="write the result as JSON to this file")
     w.set_defaults(func=cmd_window)
+
+    from .training.command import add_parser as add_experiment  # torch only when it runs
+
+    add_experiment(sub)
     return p
 
 

@@ -288,6 +288,7 @@ def _windows(results, sums, log_c):
             {
                 "cell": r.name,
                 "condition": r.condition,
+                "lags": s["lags"].tolist(),
                 "N": r.ns.tolist(),
                 "emp_idx": s["window_idx"].tolist(),
                 "emp": s["window"].tolist(),

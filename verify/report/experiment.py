@@ -1,0 +1,175 @@
+"""Report of the trained-network experiment (E1-E5).
+
+Rendering is pure (a run in, markdown out); :func:`write_experiment_report` writes the pages,
+figures, ``results.json`` and the trained weights the way :mod:`.writer` writes the claims
+report: everything into a temporary sibling folder, swapped in only when complete, so an
+interrupted run leaves the previous report intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .render import markdown_table
+
+__all__ = [
+    "check_page",
+    "experiment_index",
+    "write_experiment_report",
+    "write_text_atomic",
+]
+
+VERDICT = {"pass": "PASS", "fail": "FAIL", "partial": "PARTIAL", "error": "ERROR"}
+_TORCH_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _provenance(run) -> str:
+    lines = [f"- {k}: `{v}`" for k, v in run.machine.items()]
+    lines += [
+        f"- profile: `{run.profile}`, root seed: `{run.seed}`",
+        f"- runtime: {run.runtime_s:.1f} s",
+    ]
+    if run.command:
+        lines.append(f"- command: `{run.command}`")
+    return "\n".join(lines) + "\n"
+
+
+def check_page(result, run, figures: dict[str, str] | None = None) -> str:
+    """The page of one check: statement, verdict, tolerance, control, figures, table."""
+    nc = result.negative_control
+    parts = [
+        f"# {result.claim}: {result.title}\n",
+        f"**Verdict: {VERDICT.get(result.verdict, result.verdict)}**\n",
+        f"- predicted: {result.predicted}",
+        f"- measured: {result.measured}",
+        f"- tolerance: {result.tolerance}",
+        f"- negative control: {nc.get('description', '')} — rejected: "
+        f"{'yes' if nc.get('rejected') else 'no'} ({nc.get('detail', '')})",
+        f"- root seed: `{result.seed}`\n",
+    ]
+    if result.notes:
+        parts += ["## Notes\n"] + [f"- {n}" for n in result.notes] + [""]
+    for name, path in (figures or {}).items():
+        parts.append(f"![{name}]({path})\n")
+    parts += ["## Results\n", markdown_table(result.rows)]
+    if result.params:
+        parts += ["## Parameters\n"] + [f"- {k}: `{v}`" for k, v in result.params.items()]
+    parts += ["\n## Provenance\n", _provenance(run)]
+    return "\n".join(parts)
+
+
+def experiment_index(run, pages: dict[str, str], weights: list[str] | None = None) -> str:
+    """The experiment's index: verdicts, per-cell table, configuration, provenance."""
+    summary = [
+        {
+            "check": c.claim,
+            "verdict": VERDICT.get(c.verdict, c.verdict),
+            "measured": c.measured,
+            "negative control rejected": bool(c.negative_control.get("rejected")),
+        }
+        for c in run.checks
+    ]
+    parts = [
+        "# Networks that learn: the learnability window on trained networks\n",
+        "Trained GRUs and LSTMs on the multi-lag regression task of THEORY.md section 8; "
+        "every planted lag's learned kernel c_hat/c, the envelope f_hat of each checkpoint "
+        "with the optimizer's per-unit rates, and the gradient-noise tail index alpha_hat, "
+        "reduced into the checks E1-E5. Thresholds were fixed before the runs.\n",
+        "## Verdicts\n",
+        markdown_table(summary),
+        "## Pages\n",
+    ]
+    parts += [f"- [{c.claim}: {c.title}]({pages[c.claim]})" for c in run.checks]
+    parts += [
+        "\n## Cells\n",
+        markdown_table(run.table),
+        "N_emp: sequences seen when the lag was first learned (`-` never, `*` already at "
+        "the first checkpoint).\n",
+    ]
+    if weights:
+        parts += [
+            "## Trained weights\n",
+            "PyTorch layout (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, plus the "
+            "read-out), readable by `learnwin window --arch ARCH --weights FILE`:\n",
+        ]
+        parts += [f"- [{w}]({w})" for w in weights] + [""]
+    parts += [
+        "## Configuration\n",
+        "```json",
+        json.dumps(run.config, indent=1, default=str),
+        "```\n",
+        f"Calibrated constant (E4): log C = {run.log_c:.6g}\n",
+        "## Provenance\n",
+        _provenance(run),
+    ]
+    return "\n".join(parts)
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_experiment_report(run, out_dir, *, figures: bool = True) -> Path:
+    """Write ``index.md``, one page per check, figures, ``results.json`` and weights.
+
+    The trained GRU/LSTM weights of the first seed go to ``weights/<cell>.npz``.
+    """
+    out = Path(out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        figs = {}
+        if figures:
+            from .experiment_figures import make_experiment_figures
+
+            figs = make_experiment_figures(run.checks, tmp / "figures")
+        pages = {}
+        for c in run.checks:
+            rel = {k: f"figures/{Path(v).name}" for k, v in figs.get(c.claim, {}).items()}
+            pages[c.claim] = f"{c.claim.lower()}.md"
+            (tmp / pages[c.claim]).write_text(check_page(c, run, rel), encoding="utf-8")
+        weights = []
+        for r in run.cells:
+            if r.train["arch"] in ("gru", "lstm") and r.name.endswith("#0"):
+                rel = f"weights/{_safe(r.name)}.npz"
+                (tmp / "weights").mkdir(exist_ok=True)
+                arrays = {k: r.weights[k] for k in _TORCH_KEYS}
+                arrays.update(readout_w=r.weights["readout_w"], readout_b=r.weights["readout_b"])
+                np.savez(tmp / rel, **arrays)
+                weights.append(rel)
+        (tmp / "index.md").write_text(experiment_index(run, pages, weights), encoding="utf-8")
+        (tmp / "results.json").write_text(
+            json.dumps(run.as_dict(), indent=2, sort_keys=True), encoding="utf-8"
+        )
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}-old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
