@@ -87,7 +87,6 @@ def _progress(stream):
 # ----------------------------------------------------------------------------- commands
 def _run(args, *, write_report: bool):
     from .claims import available, run_suite
-    from .parallel import from_args, stderr_progress
     from .report import summary_table
     from .report import write_report as write
 
@@ -99,10 +98,9 @@ def _run(args, *, write_report: bool):
         if bad:
             raise UsageError(f"--claims: unknown claim(s) {bad}; available: {available()}")
     profile = "full" if args.full else "quick"
-    with from_args(args, progress=stderr_progress(sys.stderr)):  # closed also on Ctrl-C
-        suite = run_suite(
-            claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
-        )
+    suite = run_suite(
+        claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
+    )
     suite.command = "learnwin " + " ".join(sys.argv[1:])
     print(summary_table(suite.results))
     print(f"{sum(r.passed for r in suite.results)}/{len(suite.results)} claims pass "
@@ -324,9 +322,6 @@ def build_parser() -> argparse.ArgumentParser:
             default="cpu",
             help="where the kernels run (cuda: numba.cuda; the rest stays on the CPU)",
         )
-        from .parallel import add_arguments as executor_opts
-
-        executor_opts(sp)  # --workers, --scheduler, --scheduler-file
 
     v = sub.add_parser("verify", help="run the claims and print a summary")
     suite_opts(v)
