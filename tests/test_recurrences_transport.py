@@ -6,7 +6,8 @@ from _recurrence_nets import KINDS, initial_state, make_net
 
 from verify import recurrences as rec
 from verify.recurrences import kernels
-from verify.recurrences.transport import step_factors
+from verify.recurrences.envelope import envelope_of_factors
+from verify.recurrences.transport import envelope_sums, envelope_sums_reference, step_factors
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -119,3 +120,100 @@ def test_bad_transport_input():
         rec.envelope("gru", x, max_lag=3)
     with pytest.raises(ValueError, match="transport array of B\\*T\\*\\(L\\+1\\)\\*H"):
         rec.transport(make_net("diaggate", hidden=64), rec.random_inputs(64, 256, 3), 256)
+
+
+def _factors(kind, order, batch, steps, hidden, seed):
+    net = make_net(kind, hidden=hidden, seed=seed)
+    traj = net.forward(rec.random_inputs(batch, steps, 3, seed=seed + 1))
+    return step_factors(net, traj, order)
+
+
+@pytest.mark.parametrize("order", ["zeroth", "first", "diagonal"])
+@pytest.mark.parametrize(
+    ("kind", "batch", "steps", "hidden", "max_lag"),
+    [
+        ("gru", 3, 21, 5, 21),  # T not a multiple of the kernel's block of 8 positions
+        ("lstm", 2, 17, 3, 9),  # L < T
+        ("diaggate", 5, 9, 4, 5),
+        ("gru", 1, 12, 2, 1),  # L smaller than a block
+        ("constgate", 2, 1, 3, 1),  # one step
+        ("gru", 2, 6, 3, 0),  # lag 0 only
+    ],
+)
+def test_envelope_sums_match_reference(order, kind, batch, steps, hidden, max_lag):
+    fac, corr = _factors(kind, order, batch, steps, hidden, seed=50)
+    got = envelope_sums(fac, corr, order, max_lag)
+    ref = envelope_sums_reference(fac, corr, order, max_lag)
+    assert got.shape == (max_lag + 1, hidden)
+    # different summation orders of the same positive terms: a few ulps per position
+    np.testing.assert_allclose(np.exp(got - ref), 1.0, rtol=1e-12)
+
+
+def test_envelope_sums_scalar_path_matches_reference():
+    # factors of 1e-150 and 1e-120: the block loop cannot bound the products, so products
+    # below its range finish on the scalar log-scale path; the linear reference still
+    # resolves them (1e-270 at worst)
+    fac, corr = _factors("gru", "first", 3, 24, 4, seed=51)
+    fac[1, 2] *= 1e-150
+    fac[1, 13, :2] *= 1e-120
+    fac[2, 5:7] *= 1e-90
+    for order in ("first", "zeroth"):
+        got = envelope_sums(fac, corr, order, 20)
+        ref = envelope_sums_reference(fac, corr, order, 20)
+        np.testing.assert_allclose(np.exp(got - ref), 1.0, rtol=1e-12)
+    # and the log-sum-exp accumulator was used: without factor 1e-150 the sum of lag 20 of
+    # unit 0 would be larger by far
+    acc, m, s = (np.zeros((1, 4, 21)), np.full((1, 4, 21), -np.inf), np.zeros((1, 4, 21)))
+    kernels.product_envelope(fac, corr, True, 20, acc, m, s)
+    assert np.isfinite(m).any()
+
+
+def test_envelope_sums_resolve_below_float64_range():
+    # constant factor 1e-3: lag l of every position is 1e-3l, to 1e-900 at l = 300
+    B, T, H = 2, 300, 3
+    fac, corr = np.full((B, T, H), 1e-3), np.zeros((B, T, H))
+    got = envelope_sums(fac, corr, "zeroth", T)
+    lags = np.arange(T + 1)
+    expected = np.log(B * (T - np.maximum(lags, 1) + 1)) + lags * np.log(1e-3)
+    np.testing.assert_allclose(got, np.repeat(expected[:, None], H, axis=1), rtol=1e-12)
+
+
+def test_product_envelope_is_the_same_whatever_the_thread_count():
+    import numba
+
+    fac, corr = _factors("gru", "first", 7, 40, 5, seed=52)
+    fac[3, 11] *= 1e-160  # some sources on the scalar path too
+    outs = []
+    threads = numba.get_num_threads()
+    try:
+        for n in sorted({1, threads}):
+            numba.set_num_threads(n)
+            outs.append(envelope_sums(fac, corr, "first", 33))
+    finally:
+        numba.set_num_threads(threads)
+    bufs = []
+    for fn in (kernels.product_envelope, kernels.product_envelope.py_func):
+        acc, m, s = np.zeros((2, 5, 34)), np.full((2, 5, 34), -np.inf), np.zeros((2, 5, 34))
+        fn(fac, corr, True, 33, acc, m, s)
+        bufs.append((acc, m, s))
+    for a, b in zip(*bufs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
+@pytest.mark.parametrize("order", ["zeroth", "first", "diagonal"])
+def test_envelope_of_factors_is_the_envelope(order):
+    net = make_net("gru", hidden=4, seed=53)
+    x = rec.random_inputs(3, 15, 3, seed=54)
+    want = rec.measure_envelope(net, x, 12, order=order, lr=0.5)
+    r, d = net.retention_and_correction(net.forward(x))
+    got = envelope_of_factors(r, d, 12, order, rates=np.full(4, 0.5))
+    np.testing.assert_allclose(got.log_f, want.log_f, rtol=1e-13)
+    np.testing.assert_array_equal(got.counts, want.counts)
+    with pytest.raises(ValueError, match="rates must be 4 finite positive numbers"):
+        envelope_of_factors(r, d, 12, order, rates=np.zeros(4))
+    with pytest.raises(ValueError, match="r and d must have one shape"):
+        envelope_of_factors(r, d[:, :3], 12, order)
+    with pytest.raises(ValueError, match="envelope_sums covers the product orders"):
+        envelope_sums(r, d, "exact", 3)

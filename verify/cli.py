@@ -8,6 +8,7 @@ report   run the claims and write the markdown report with figures
 formula  closed forms and numbers for one envelope law
 window   a trained GRU/LSTM's envelope, fitted law and learnability window
 experiment  train GRUs/LSTMs and check E1-E5 on them (verify.training.command)
+selftest    plant errors and show which claim notices each (verify.selftest.command)
 """
 
 from __future__ import annotations
@@ -380,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .training.command import add_parser as add_experiment  # torch only when it runs
 
     add_experiment(sub)
+
+    from .selftest.command import add_parser as add_selftest
+
+    add_selftest(sub)
     return p
 
 

@@ -16,11 +16,20 @@ import numpy as np
 
 from theory._validate import check_finite_array, check_positive
 
-from .transport import _run, check_lag, check_net, check_order, resolve_device
+from .transport import (
+    _run,
+    check_lag,
+    check_net,
+    check_order,
+    envelope_sums,
+    resolve_device,
+    step_factors,
+)
 
 __all__ = [
     "EnvelopeResult",
     "envelope",
+    "envelope_of_factors",
     "envelope_of_trajectory",
     "log_envelope",
     "measure_envelope",
@@ -147,14 +156,51 @@ def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
     """
     order = check_order(order)
     device = resolve_device(device, order)
-    B, T1, _ = traj.h.shape
-    T = T1 - 1
+    if order != "exact" and device == "cpu":
+        fac, corr = step_factors(net, traj, order)
+        return _envelope_of_sums(
+            envelope_sums(fac, corr * correction_scale, order, max_lag), traj.h.shape[0],
+            traj.h.shape[1] - 1, rates, order, optimizer,
+        )  # fmt: skip
     log_terms, _, _ = _run(
-        net, traj, max_lag, order, np.log(rates), False, correction_scale, device
+        net, traj, max_lag, order, np.zeros(net.hidden), False, correction_scale, device
     )
+    return _envelope_of_sums(_logsumexp(log_terms, axis=0), traj.h.shape[0],
+                             traj.h.shape[1] - 1, rates, order, optimizer)  # fmt: skip
+
+
+def envelope_of_factors(r, d, max_lag, order="first", rates=None, optimizer="sgd"):
+    """Envelope from the retention ``r`` and correction ``d`` (each (B, T, H)) directly.
+
+    The product orders only (``"zeroth"``, ``"first"``, ``"diagonal"``), on the CPU:
+    :func:`envelope_of_trajectory` without the network, for retentions and corrections
+    computed elsewhere.  ``rates`` (H,) defaults to ones (SGD with ``lr = 1``).
+    """
+    order = check_order(order)
+    r = check_finite_array("r", r, ndim=3)
+    d = check_finite_array("d", d, ndim=3)
+    if d.shape != r.shape:
+        raise ValueError(f"r and d must have one shape, got {r.shape} and {d.shape}")
+    B, T, H = r.shape
+    rates = np.ones(H) if rates is None else np.asarray(rates, dtype=np.float64)
+    if rates.shape != (H,) or np.any(~(rates > 0.0)) or not np.all(np.isfinite(rates)):
+        raise ValueError(f"rates must be {H} finite positive numbers")
+    if order == "diagonal":
+        fac, corr = r + d, np.zeros_like(r)
+    elif order == "zeroth":
+        fac, corr = r, np.zeros_like(r)
+    else:
+        fac, corr = r, np.divide(d, r, out=np.zeros_like(d), where=r > 0.0)
+    sums = envelope_sums(fac, corr, order, check_lag(max_lag, T))
+    return _envelope_of_sums(sums, B, T, rates, order, optimizer)
+
+
+def _envelope_of_sums(log_sums, B, T, rates, order, optimizer) -> EnvelopeResult:
+    # log_sums: (L + 1, H) log of the sums over sequences and positions of |transport|
+    max_lag = log_sums.shape[0] - 1
     lags = np.arange(max_lag + 1)
     counts = B * (T - np.maximum(lags, 1) + 1)
-    log_unit = _logsumexp(log_terms, axis=0) - np.log(counts)[:, None]
+    log_unit = log_sums + np.log(rates)[None, :] - np.log(counts)[:, None]
     log_f = _logsumexp(log_unit, axis=1)
     return EnvelopeResult(lags=lags, log_f=log_f, log_unit=log_unit, rates=rates,
                           counts=counts, order=order, optimizer=optimizer)  # fmt: skip

@@ -265,3 +265,245 @@ def exact_transport(jac, lift, hidden, loglam, max_lag, env_m, env_s, store, out
             jac[b], lift[b], hidden, loglam, max_lag,
             env_m[b], env_s[b], store, out_log[b], out_sgn[b],
         )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# envelope sums of the product orders, without the (B, T, L + 1, H) transport
+# --------------------------------------------------------------------------------------
+
+#: decades a running product may lose or gain between two range checks
+_BLOCK_DECADES = 100.0
+#: most positions between two range checks
+_MAX_CHECK = 64
+#: positions per block of the vectorised loop (each load of a source serves this many)
+BLOCK = 8
+
+
+@jit
+def _block_bounds(fac):
+    """Positions ``g`` between range checks and the range ``[lo, hi]`` checked.
+
+    With ``fmin``/``fmax`` the smallest non-zero and the largest ``|fac|`` of the sequence,
+    a product in ``[lo, hi] = [1e-300 / fmin**g, 1e300 / fmax**g]`` stays within
+    ``[1e-300, 1e300]`` (normal: no underflow, no overflow) for ``g`` more factors.  ``g``
+    is the largest count (at most 64) with ``fmin**g`` and ``fmax**-g >= 1e-100``, at least
+    1; ``g = 0`` (every product on the scalar path) when one factor can move a product by
+    more than 200 decades.
+    """
+    fmin = math.inf
+    fmax = 0.0
+    T, H = fac.shape
+    for k in range(T):
+        for q in range(H):
+            a = abs(fac[k, q])
+            if a != 0.0 and a < fmin:
+                fmin = a
+            if a > fmax:
+                fmax = a
+    dmin = -math.log10(fmin) if fmin < 1.0 else 0.0  # decades lost per factor
+    dmax = math.log10(fmax) if fmax > 1.0 else 0.0  # decades gained per factor
+    d = max(dmin, dmax)
+    if d > 200.0:
+        return 0, 0.0, 0.0
+    g = _MAX_CHECK if d * _MAX_CHECK <= _BLOCK_DECADES else max(1, int(_BLOCK_DECADES / d))
+    return g, 1e-300 * 10.0 ** (dmin * g), 1e300 / 10.0 ** (dmax * g)
+
+
+@jit
+def _lse_add1(env_m, env_s, j, x):
+    # streaming log-sum-exp into a 1-d accumulator: the sum is exp(env_m[j]) * env_s[j]
+    m = env_m[j]
+    if x > m:
+        env_s[j] = env_s[j] * math.exp(m - x) + 1.0
+        env_m[j] = x
+    else:
+        env_s[j] += math.exp(x - m)
+
+
+@jit(fastmath={"contract"})
+def _block_first(acc, av, bv, F, G1, jlo, L, use_corr):
+    # acc[j] += sum_m |F_m| |av[j+m] G1_m + bv[j+m]| for j in [jlo, L) and a full block
+    # (BLOCK = 8): the block's constants in scalars and one view per shift, indexed from
+    # 0, so that LLVM sees affine, non-negative indices and vectorises the loop over j
+    n = L - jlo
+    o = acc[jlo:L]
+    a0, a1, a2, a3 = av[jlo:], av[jlo + 1 :], av[jlo + 2 :], av[jlo + 3 :]
+    a4, a5, a6, a7 = av[jlo + 4 :], av[jlo + 5 :], av[jlo + 6 :], av[jlo + 7 :]
+    f0, f1, f2, f3 = abs(F[0]), abs(F[1]), abs(F[2]), abs(F[3])
+    f4, f5, f6, f7 = abs(F[4]), abs(F[5]), abs(F[6]), abs(F[7])
+    if use_corr:
+        b0, b1, b2, b3 = bv[jlo:], bv[jlo + 1 :], bv[jlo + 2 :], bv[jlo + 3 :]
+        b4, b5, b6, b7 = bv[jlo + 4 :], bv[jlo + 5 :], bv[jlo + 6 :], bv[jlo + 7 :]
+        g0, g1, g2, g3, g4, g5, g6, g7 = G1[0], G1[1], G1[2], G1[3], G1[4], G1[5], G1[6], G1[7]
+        for j in range(n):
+            t = o[j] + f0 * abs(a0[j] * g0 + b0[j])
+            t += f1 * abs(a1[j] * g1 + b1[j])
+            t += f2 * abs(a2[j] * g2 + b2[j])
+            t += f3 * abs(a3[j] * g3 + b3[j])
+            t += f4 * abs(a4[j] * g4 + b4[j])
+            t += f5 * abs(a5[j] * g5 + b5[j])
+            t += f6 * abs(a6[j] * g6 + b6[j])
+            t += f7 * abs(a7[j] * g7 + b7[j])
+            o[j] = t
+    else:
+        for j in range(n):
+            t = o[j] + f0 * abs(a0[j])
+            t += f1 * abs(a1[j])
+            t += f2 * abs(a2[j])
+            t += f3 * abs(a3[j])
+            t += f4 * abs(a4[j])
+            t += f5 * abs(a5[j])
+            t += f6 * abs(a6[j])
+            t += f7 * abs(a7[j])
+            o[j] = t
+
+
+@jit(fastmath={"contract"})
+def _advance(av, bv, fl, gl, use_corr):
+    # move open products (P, P C) to the end of a block: P F, F (P C + P G)
+    if use_corr:
+        for j in range(av.shape[0]):
+            x = av[j]
+            av[j] = x * fl
+            bv[j] = fl * (bv[j] + x * gl)
+    else:
+        for j in range(av.shape[0]):
+            av[j] = av[j] * fl
+
+
+@jit(fastmath={"contract"})
+def _envelope_unit(f, c, use_corr, L, g, lo, hi, acc, env_m, env_s, a, bv, ps, cs, e):
+    # One sequence and unit.  f, c: (T,) factors and corrections.  acc, env_m, env_s:
+    # (L + 1,), lag l at index L - l.  a, bv: (T + L + BLOCK,) zeroed, source s at index
+    # s + L: its running product P and P * (correction sum).  ps, cs, e: (T,) the state
+    # of the sources on the scalar path (product, correction sum, log scale).
+    T = f.shape[0]
+    F = np.empty(BLOCK)
+    G1 = np.empty(BLOCK)
+    slow = 0  # sources s < slow are on the scalar path
+    since = g  # positions since the last range check
+    i = 0
+    while i < T:
+        kk = min(BLOCK, T - i, g) if g > 0 else min(BLOCK, T - i)
+        if g == 0:
+            slow = i  # every source on the scalar path
+        elif since + kk > g:  # range check: sources that may leave it go scalar
+            since = 0
+            for s in range(max(slow, i - L), i):
+                v = abs(a[s + L])
+                if v != 0.0 and (v < lo or v > hi):
+                    for r in range(slow, s + 1):
+                        ps[r] = a[r + L]
+                        cs[r] = bv[r + L] / a[r + L] if a[r + L] != 0.0 else 0.0
+                        e[r] = 0.0
+                        a[r + L] = 0.0
+                        bv[r + L] = 0.0
+                    slow = s + 1
+        since += kk
+        # F[m]: product of the factors of positions i..i+m; G1[m]: 1 + their corrections
+        prod = 1.0
+        gsum = 0.0
+        for m in range(kk):
+            prod *= f[i + m]
+            gsum += c[i + m]
+            F[m] = prod
+            G1[m] = 1.0 + gsum
+        # 1. sources born before the block, on the vectorised path: lag l = i + m + 1 - s,
+        #    index j = L - l; the reads of source s = i + 1 - L + j + m land at j + m of
+        #    the views below.  Unborn and scalar-path sources hold exact zeros.
+        jlo = max(0, max(slow, 0) + L - i - kk)
+        av = a[i + 1 :]
+        bvv = bv[i + 1 :]
+        if kk == BLOCK:
+            _block_first(acc, av, bvv, F, G1, jlo, L, use_corr)
+        else:
+            for j in range(jlo, L):
+                t = acc[j]
+                for m in range(kk):
+                    x = av[j + m] * G1[m] + bvv[j + m] if use_corr else av[j + m]
+                    t += abs(F[m]) * abs(x)
+                acc[j] = t
+        fl = F[kk - 1]
+        gl = G1[kk - 1] - 1.0
+        _advance(av[jlo:L], bvv[jlo:L], fl, gl, use_corr)
+        # 2. sources born in the block (positions i..i+kk-1), lags 1..kk
+        for m0 in range(kk):
+            p = 1.0
+            w = 0.0
+            for m in range(m0, kk):
+                p *= f[i + m]
+                w += c[i + m]
+                lag = m - m0 + 1
+                if lag <= L:
+                    acc[L - lag] += abs(p * (1.0 + w)) if use_corr else abs(p)
+            a[i + m0 + L] = p
+            bv[i + m0 + L] = p * w
+        # 3. sources on the scalar path, with a separate log scale each
+        for s in range(max(0, i + 1 - L), slow):
+            for m in range(kk):
+                lag = i + m + 1 - s
+                if lag > L:
+                    continue
+                v = ps[s] * f[i + m]
+                x = abs(v)
+                if x != 0.0 and (x < 1e-200 or x > 1e200):
+                    e[s] += math.log(x)
+                    v /= x
+                ps[s] = v
+                cs[s] += c[i + m]
+                val = v * (1.0 + cs[s]) if use_corr else v
+                if e[s] == 0.0:
+                    acc[L - lag] += abs(val)
+                elif val != 0.0:
+                    _lse_add1(env_m, env_s, L - lag, math.log(abs(val)) + e[s])
+        acc[L] += kk  # lag 0: the identity
+        i += kk
+
+
+@pjit
+def product_envelope(fac, corr, use_corr, max_lag, acc, env_m, env_s):
+    """Sums over positions and sequences of ``|value|`` for every lag and unit.
+
+    The values are :func:`product_transport`'s (``use_corr``: first order), but nothing of
+    size (T, L + 1) is formed.  ``acc``, ``env_m``, ``env_s``: (C, H, L + 1), lag ``l`` at
+    index ``L - l``, for ``C`` chunks of consecutive sequences; chunk ``c`` holds the sum
+    over its sequences and positions, in linear space in ``acc`` and as a streaming
+    log-sum-exp ``exp(env_m) * env_s`` for the terms of products that left the float64
+    range on the scalar path.
+
+    The recurrence runs forward in time, one unit at a time.  Every open product (one per
+    source position ``s``) is kept as ``P`` and ``P * C`` (``C`` its correction sum).  A
+    block of ``BLOCK`` positions ``t + m`` multiplies each by the same ``F_m`` (the product
+    of the block's factors up to ``t + m``) and shifts its sum by ``G_m``, so the term of
+    source ``s`` at position ``t + m`` is ``|F_m (P (1 + G_m) + P C)|``, added at lag
+    ``t + m - s``.  Looping over lags, the ``BLOCK`` terms of a lag read ``BLOCK``
+    consecutive sources and are summed in a register: a branch-free loop that LLVM
+    vectorises, with one store to the accumulator per ``BLOCK`` terms.  Every ``g``
+    positions (:func:`_block_bounds`) the open products are checked: the sources up to the
+    last one outside ``[lo, hi]`` continue on a scalar path that keeps a log scale per
+    source (values down to ``exp(-1e308)`` are resolved).
+
+    Tasks are (chunk, unit) pairs, run in parallel; a task walks its sequences in order,
+    so the sums do not depend on the number of threads.
+    """
+    B, T, H = fac.shape
+    C = acc.shape[0]
+    gs = np.empty(B, dtype=np.int64)
+    los = np.empty(B)
+    his = np.empty(B)
+    for b in numba.prange(B):
+        gs[b], los[b], his[b] = _block_bounds(fac[b])
+    for task in numba.prange(C * H):
+        ch = task // H
+        q = task % H
+        a = np.empty(T + max_lag + BLOCK + 1)
+        bv = np.empty(T + max_lag + BLOCK + 1)
+        ps = np.empty(T)
+        cs = np.empty(T)
+        e = np.empty(T)
+        for b in range(ch * B // C, (ch + 1) * B // C):
+            a[:] = 0.0
+            bv[:] = 0.0
+            _envelope_unit(fac[b, :, q], corr[b, :, q], use_corr, max_lag, gs[b], los[b],
+                           his[b], acc[ch, q], env_m[ch, q], env_s[ch, q], a, bv, ps, cs,
+                           e)  # fmt: skip

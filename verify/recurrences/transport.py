@@ -32,7 +32,15 @@ from verify.device import resolve
 from . import kernels
 from .cells import Cell, Trajectory
 
-__all__ = ["ORDERS", "Transport", "step_factors", "transport", "transport_reference"]
+__all__ = [
+    "ORDERS",
+    "Transport",
+    "envelope_sums",
+    "envelope_sums_reference",
+    "step_factors",
+    "transport",
+    "transport_reference",
+]
 
 ORDERS = ("zeroth", "first", "diagonal", "exact")
 
@@ -106,6 +114,81 @@ def step_factors(net: Cell, traj: Trajectory, order: str):
     if order == "zeroth":
         return r, zero
     return r, np.divide(d, r, out=np.zeros_like(d), where=r > 0.0)
+
+
+def _chunks(batch: int, hidden: int) -> int:
+    """Chunks of consecutive sequences for :func:`envelope_sums`: 64 tasks or more."""
+    return min(batch, max(1, -(-64 // hidden)))
+
+
+def envelope_sums(fac, corr, order, max_lag) -> np.ndarray:
+    """``log`` of the sum over sequences and positions of ``|transport|``, per lag and unit.
+
+    Parameters
+    ----------
+    fac, corr : ndarray, shape (B, T, H)
+        The per-step factors and corrections of :func:`step_factors`.
+    order : {"zeroth", "first", "diagonal"}
+        ``"first"`` uses ``corr`` (the value is ``prod fac * (1 + sum corr)``); the others
+        ignore it.
+    max_lag : int
+        Largest lag ``L`` in [0, T].
+
+    Returns
+    -------
+    ndarray, shape (L + 1, H)
+        Entry ``[l, q]`` is ``log sum_{b, t >= max(l, 1)} |value[b, t, l, q]|`` (``-inf``
+        where every term is zero), resolved far below the float64 range.
+
+    Notes
+    -----
+    Runs :func:`verify.recurrences.kernels.product_envelope`: the (B, T, L + 1, H)
+    transport is never formed.  The sums are taken per chunk of sequences (a fixed grid
+    that depends on B and H only) and the chunks are added in order, so the result is
+    the same whatever the number of threads.
+    """
+    order = check_order(order)
+    if order == "exact":
+        raise ValueError("envelope_sums covers the product orders; 'exact' has no factors")
+    fac = np.ascontiguousarray(fac, dtype=np.float64)
+    corr = np.ascontiguousarray(corr, dtype=np.float64)
+    if fac.ndim != 3 or corr.shape != fac.shape:
+        raise ValueError(f"fac and corr must be (B, T, H) arrays of one shape, got "
+                         f"{fac.shape} and {corr.shape}")  # fmt: skip
+    B, T, H = fac.shape
+    max_lag = check_lag(max_lag, T)
+    C = _chunks(B, H)
+    acc = np.zeros((C, H, max_lag + 1))
+    env_m = np.full((C, H, max_lag + 1), -np.inf)
+    env_s = np.zeros((C, H, max_lag + 1))
+    kernels.product_envelope(fac, corr, order == "first", max_lag, acc, env_m, env_s)
+    with np.errstate(divide="ignore"):
+        out = np.log(acc.sum(axis=0))
+        if np.any(env_s > 0.0):  # some products left the float64 range
+            m = env_m.max(axis=0)
+            mf = np.where(np.isfinite(m), m, 0.0)
+            out = np.logaddexp(out, np.log(np.sum(env_s * np.exp(env_m - mf), axis=0)) + mf)
+    return np.ascontiguousarray(out[:, ::-1].T)
+
+
+def envelope_sums_reference(fac, corr, order, max_lag) -> np.ndarray:
+    """Plain NumPy :func:`envelope_sums`: explicit products per position and lag, linear.
+
+    The readable definition (it underflows where the kernel does not).
+    """
+    fac = np.asarray(fac, dtype=np.float64)
+    corr = np.asarray(corr, dtype=np.float64)
+    B, T, H = fac.shape
+    out = np.zeros((max_lag + 1, H))
+    for i in range(T):
+        for lag in range(min(max_lag, i + 1) + 1):
+            seg = slice(i - lag + 1, i + 1)
+            val = np.prod(fac[:, seg], axis=1)
+            if order == "first":
+                val = val * (1.0 + np.sum(corr[:, seg], axis=1))
+            out[lag] += np.abs(val).sum(axis=0)
+    with np.errstate(divide="ignore"):
+        return np.log(out)
 
 
 def resolve_device(device, order: str) -> str:
