@@ -88,6 +88,7 @@ def _progress(stream):
 # ----------------------------------------------------------------------------- commands
 def _run(args, *, write_report: bool):
     from .claims import available, run_suite
+    from .parallel import from_args, stderr_progress
     from .report import summary_table
     from .report import write_report as write
 
@@ -323,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
             default="cpu",
             help="where the kernels run (cuda: numba.cuda; the rest stays on the CPU)",
         )
+        from .parallel import add_arguments as executor_opts
+
+        executor_opts(sp)  # --workers, --scheduler, --scheduler-file
 
     v = sub.add_parser("verify", help="run the claims and print a summary")
     suite_opts(v)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import parallel
 from ..device import describe, using
 from . import networks, noise, window  # noqa: F401  (registers the checks)
 from .base import CLAIMS, PROFILES, SUITE_FALSE_ALARM, CheckResult, Profile, machine
@@ -78,6 +79,7 @@ def run_suite(
     false_alarm: float = SUITE_FALSE_ALARM,
     progress: Callable[[str, int, int, CheckResult | None], None] | None = None,
     device: str | None = None,
+    client=None,
 ) -> SuiteResult:
     """Run the selected claims (all by default) and collect their results.
 
@@ -87,6 +89,10 @@ def run_suite(
     computation that has a GPU kernel (the noise Monte Carlo of the mean test, the product
     transport) runs on the GPU and the rest on the CPU (:mod:`verify.device`); the GPU's
     random streams differ from the CPU's, so the numbers differ, in distribution only.
+
+    ``client`` runs the claims' cells on a Dask cluster: a ``distributed.Client`` or a
+    :mod:`verify.parallel` executor (``None``: the current one, serial by default).  The
+    results are the same whatever the executor.
     """
     prof = PROFILES[profile] if isinstance(profile, str) else profile
     ids = available() if not claims else list(claims)
@@ -96,7 +102,7 @@ def run_suite(
     share = false_alarm / len(CLAIMS)
     t0 = time.perf_counter()
     out = []
-    with using(device) as dev:
+    with using(device) as dev, parallel.using(client) as executor:
         for i, cid in enumerate(ids):
             if progress:
                 progress(cid, i, len(ids), None)
@@ -104,5 +110,5 @@ def run_suite(
             out.append(res)
             if progress:
                 progress(cid, i + 1, len(ids), res)
-    info = {**machine(), "device": describe(dev)}
+        info = {**machine(), "device": describe(dev), "executor": executor.name}
     return SuiteResult(out, int(seed), prof.name, false_alarm, info, time.perf_counter() - t0)
