@@ -49,6 +49,7 @@ class Profile:
     target_ns: tuple[int, ...]  # C2: the N(ell) values the lags are chosen to hit
     window_ns: tuple[int, ...]  # C3/C4: sample sizes spanning >= 3 decades
     window_trials: int
+    shortcut_trials: int = 400_000  # C2-C5: experiments drawn through the stability shortcut
     alphas: tuple[float, ...] = (1.2, 1.5, 1.8, 2.0)
     c1_ns: tuple[int, ...] = (10, 100, 1000)
     c1_trials: int = 4000
@@ -70,6 +71,7 @@ PROFILES = {
         target_ns=(100, 300, 1000, 3000, 10_000),
         window_ns=(100, 1000, 10_000, 100_000, 1_000_000),
         window_trials=1500,
+        shortcut_trials=2_000_000,
         c1_ns=(10, 100, 1000, 10_000),
         c1_trials=20_000,
         net_hidden=64,
