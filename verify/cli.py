@@ -100,9 +100,10 @@ def _run(args, *, write_report: bool):
         if bad:
             raise UsageError(f"--claims: unknown claim(s) {bad}; available: {available()}")
     profile = "full" if args.full else "quick"
-    suite = run_suite(
-        claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
-    )
+    with from_args(args, progress=stderr_progress(sys.stderr)):  # closed also on Ctrl-C
+        suite = run_suite(
+            claims, profile, args.seed, progress=_progress(sys.stderr), device=args.device
+        )
     suite.command = "learnwin " + " ".join(sys.argv[1:])
     print(summary_table(suite.results))
     print(f"{sum(r.passed for r in suite.results)}/{len(suite.results)} claims pass "
