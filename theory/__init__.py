@@ -33,10 +33,11 @@ from .laws import (
     make_law,
 )
 from .noise import detection_threshold, kappa, kappa_expr, mean_scale, sas_cdf, sas_quantile
-from .window import LearnabilityWindow, Regime, learnability_window
+from .window import NO_LAG, LearnabilityWindow, Regime, learnability_window
 
 __all__ = [
     "LAWS",
+    "NO_LAG",
     "Detection",
     "EnvelopeLaw",
     "Exponential",

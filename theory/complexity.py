@@ -33,6 +33,8 @@ EPS, QPOW, SIGMA, GAIN, KAPPA, NSYM = sp.symbols(
     "epsilon q_{1-delta} sigma c kappa_alpha N", positive=True
 )
 F_OF_ELL = sp.Function("f")(ell)
+#: LaTeX names of the symbols whose plain names are not valid LaTeX.
+LATEX_NAMES = {QPOW: r"q_{1 - \delta}"}
 
 
 @dataclass(frozen=True)
@@ -208,10 +210,26 @@ class SampleComplexity:
         """N(ell) with the ceiling."""
         return sp.ceiling(self.expr)
 
+    def _check_lag(self, lag) -> np.ndarray:
+        lo = self.law.min_lag
+        try:
+            arr = np.asarray(lag, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"lag must be a real number >= {lo}, got {lag!r}") from None
+        if np.isnan(arr).any() or (arr < lo).any():
+            raise ValueError(
+                f"lag must be >= {lo} (the {self.law.name} law's smallest lag) and not NaN, "
+                f"got {lag!r}"
+            )
+        return arr
+
     def log(self, lag):
-        """``ln`` of the continuous N(ell), from ``ln f`` (finite where f underflows)."""
+        """``ln`` of the continuous N(ell), from ``ln f`` (finite where f underflows).
+
+        Raises ``ValueError`` for a lag below ``law.min_lag`` (lags are >= 0) or NaN.
+        """
         d = self.detection
-        lf = np.asarray(self.law.log(lag), dtype=float)
+        lf = np.asarray(self.law.log(self._check_lag(lag)), dtype=float)
         return d.rate * (math.log(d.prefactor) - lf)
 
     def continuous(self, lag):
@@ -231,7 +249,15 @@ class SampleComplexity:
         """LaTeX of N(ell)."""
         if numeric:
             return sp.latex(self.expr_ceil)
-        return r"N(\ell) = \left\lceil " + sp.latex(GENERAL_FORMULA) + r" \right\rceil"
+        body = sp.latex(GENERAL_FORMULA, symbol_names=LATEX_NAMES)
+        return r"N(\ell) = \left\lceil " + body + r" \right\rceil"
+
+    def __repr__(self) -> str:
+        d = self.detection
+        return (
+            f"SampleComplexity({self.law!r}, alpha={d.alpha:g}, sigma={d.sigma:g}, c={d.c:g}, "
+            f"delta={d.delta:g}, exponent={d.exponent!r}, estimator={d.estimator!r})"
+        )
 
     def text(self, numeric: bool = False) -> str:
         """Plain text of N(ell)."""

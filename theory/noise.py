@@ -75,15 +75,40 @@ def _decay(t, a):
     return math.exp(-(t**a)) / t
 
 
+def _upper_tail_series(x: float, a: float) -> float:
+    """Bergstrom's series for ``P(X > x)`` (Nolan 2020, Thm 1.12).
+
+    Used for ``x > 20`` (``a < 1``) or ``x > 1e3``.
+
+    ``P(X > x) = (1/pi) sum_k (-1)**(k+1) Gamma(k a) / k! sin(k pi a / 2) x**(-k a)``:
+    convergent for ``a < 1``, asymptotic for ``a > 1``.  Summed until a term falls below
+    1e-17 of the sum (for ``a`` near 0.5 and ``x`` near 1e3 the leading term alone is off
+    by 1e-4 of the tail) or starts to grow (the asymptotic case).
+    """
+    total, prev = 0.0, math.inf
+    log_x = math.log(x)
+    for k in range(1, 60):
+        sin_k = math.sin(k * math.pi * a / 2.0)
+        size = math.exp(special.gammaln(k * a) - special.gammaln(k + 1.0) - k * a * log_x)
+        if size > prev:
+            break
+        total += (-1.0) ** (k + 1) * size * sin_k
+        if size < 1e-17 * abs(total):
+            break
+        prev = size
+    return total / math.pi
+
+
 @lru_cache(maxsize=4096)
 def _sas_cdf_scalar(x: float, a: float) -> float:
     if a == 2.0:
         return float(special.ndtr(x / math.sqrt(2.0)))
     if x == 0.0:
         return 0.5
-    if abs(x) > 1e3:
-        # Tail expansion (Nolan 2020, Thm 1.12): P(X > x) ~ Gamma(a) sin(pi a/2) / pi * x^-a
-        tail = special.gamma(a) * math.sin(math.pi * a / 2) / math.pi * abs(x) ** (-a)
+    # the series converges for a < 1 (geometrically in x**-a beyond x = 20) and is
+    # asymptotic for a > 1; the Gil-Pelaez integral covers the rest
+    if abs(x) > (20.0 if a < 1.0 else 1e3):
+        tail = _upper_tail_series(abs(x), a)
         return 1.0 - tail if x > 0 else tail
     # exp(-t^a) < 1e-300 beyond t_max: the integral is truncated there
     t_max = 700.0 ** (1.0 / a)
@@ -115,21 +140,46 @@ def _sas_cdf_scalar(x: float, a: float) -> float:
     return 0.5 + total / math.pi
 
 
+#: Smallest stability index whose CDF and quantiles are computed (and tested) accurately.
+ALPHA_MIN_CDF = 0.5
+
+
+def _check_cdf_alpha(alpha) -> float:
+    a = check_alpha(alpha, lo=0.0)
+    return check_in_range(
+        "alpha",
+        a,
+        ALPHA_MIN_CDF,
+        2.0,
+        note="the SaS CDF and quantiles are computed to ~1e-12 only for alpha in [0.5, 2] "
+        "(the range of McCulloch's tables they are checked against)",
+    )
+
+
 def sas_cdf(x, alpha):
-    """CDF of the standard symmetric alpha-stable law SaS(1), ``0 < alpha <= 2``.
+    """CDF of the standard symmetric alpha-stable law SaS(1), ``0.5 <= alpha <= 2``.
 
     Parameters
     ----------
     x : float or array_like
+        Finite or infinite points (NaN is refused).
     alpha : float
-        Stability index in (0, 2].
+        Stability index in [0.5, 2]: below 0.5 the Gil-Pelaez integral loses accuracy and
+        the input is refused.
 
     Returns
     -------
     float or ndarray
     """
-    a = check_alpha(alpha, lo=0.0)
-    xs = np.asarray(x, dtype=float)
+    a = _check_cdf_alpha(alpha)
+    try:
+        xs = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"x must be real numbers, got {x!r}") from None
+    if np.isnan(xs).any():
+        raise ValueError("x contains NaN")
+    if np.isinf(xs).any():
+        xs = np.clip(xs, -1e300, 1e300)  # the CDF is 0 and 1 there, as the series gives
     out = np.vectorize(lambda v: _sas_cdf_scalar(float(v), a), otypes=[float])(xs)
     return float(out) if out.ndim == 0 else out
 
@@ -160,9 +210,9 @@ def sas_quantile(p, alpha) -> float:
     p : float
         Probability in (0, 1).
     alpha : float
-        Stability index in (0, 2].
+        Stability index in [0.5, 2] (see :func:`sas_cdf`).
     """
-    return _sas_quantile(check_probability("p", p), check_alpha(alpha, lo=0.0))
+    return _sas_quantile(check_probability("p", p), _check_cdf_alpha(alpha))
 
 
 def detection_threshold(alpha, false_alarm=0.05) -> float:

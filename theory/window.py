@@ -23,7 +23,10 @@ from sympy.codegen.rewriting import optimize, optims_c99
 from .complexity import KAPPA, NSYM, Detection
 from .laws import EnvelopeLaw
 
-__all__ = ["LearnabilityWindow", "Regime", "learnability_window"]
+__all__ = ["NO_LAG", "LearnabilityWindow", "Regime", "learnability_window"]
+
+#: What the window returns when no lag is learnable (``N(0) > N``): one below lag 0.
+NO_LAG = -1
 
 THETA = sp.Symbol("theta", positive=True)
 KSYM = sp.Symbol("K", positive=True)  # prefactor (epsilon + q) sigma / c
@@ -61,12 +64,25 @@ class Regime:
 
     def subs(self, mapping) -> Regime:
         """Substitute numbers, re-deciding ``logarithmic`` vs ``polylogarithmic``."""
-        p = sp.nsimplify(sp.sympify(self.exponent).subs(mapping))
+        p = _short_number(sp.sympify(self.exponent).subs(mapping))
         c = sp.sympify(self.coefficient).subs(mapping)
         kind = self.kind
         if kind in ("logarithmic", "polylogarithmic"):
             kind = "logarithmic" if p == 1 else "polylogarithmic"
         return Regime(kind, p, c, _leading(kind, p, c))
+
+
+def _short_number(x):
+    """A simple rational where ``x`` is one (``1``, ``3/2``), else a 6-digit float.
+
+    ``sympy.nsimplify`` alone turns 1/0.8447 into 473443650230633/400000000000000.
+    """
+    if not x.is_number:
+        return x
+    r = sp.nsimplify(x, rational=True, tolerance=1e-12)
+    if isinstance(r, sp.Rational) and r.q <= 1000:
+        return r
+    return sp.Float(x, 6)
 
 
 def _leading(kind, p, c):
@@ -194,7 +210,11 @@ class LearnabilityWindow:
         return float(out[0]) if np.ndim(n) == 0 else out
 
     def continuous(self, n):
-        """H_N before the floor, as floats; ``inf`` only where it exceeds float64's range."""
+        """H_N before the floor, as floats; ``inf`` only where it exceeds float64's range.
+
+        Clipped at 0 where no lag qualifies (for plotting); :meth:`__call__` and
+        :meth:`learnable` tell that case apart.
+        """
         big_l = np.atleast_1d(np.asarray(self._big_l(n), dtype=float))
         ok = self._qualifies(big_l)
         out = np.zeros_like(big_l)
@@ -207,22 +227,51 @@ class LearnabilityWindow:
         out = np.maximum(out, 0.0)
         return float(out[0]) if np.ndim(n) == 0 else out
 
+    def learnable(self, n):
+        """Whether at least one lag of the law's domain (``ell >= law.min_lag``) is learnable.
+
+        ``False`` where even the first lag needs more than ``N`` samples, i.e. where
+        ``self(N) < law.min_lag``.
+        """
+        h = self(n)
+        if np.ndim(h) == 0:
+            return h >= self.law.min_lag
+        return np.array([v >= self.law.min_lag for v in h], dtype=bool)
+
     def __call__(self, n):
-        """The integer window ``floor(H_N)``, clipped at 0.
+        """The integer window ``floor(H_N)``: the largest lag ``ell`` with ``N(ell) <= N``.
+
+        Returns :data:`NO_LAG` (``-1``) where no lag qualifies, i.e. where ``N(0) > N``
+        (never ``0``, which would read as "lag 0 is learnable").  For the tempered power
+        law, whose envelope diverges at 0, ``N(0) = 0`` and the result is ``>= 0``; use
+        :meth:`learnable` to ask whether a lag of the law's domain qualifies.
+
+        A scalar ``N`` gives a Python ``int`` (exact beyond 2**63 as the floor of the
+        float64 window); an array gives an ``int64`` array, or an object array of Python
+        ints where a window exceeds 2**62.
 
         Raises
         ------
         OverflowError
-            When H_N exceeds 2**62; use :meth:`log1p` for such windows.
+            Only when H_N exceeds float64's range (about 1.8e308 lags); use
+            :meth:`log1p` for its logarithm.
         """
-        h = np.asarray(self.continuous(n), dtype=float)
-        if np.any(h >= 2.0**62):
+        big_l = np.atleast_1d(np.asarray(self._big_l(n), dtype=float))
+        ok = self._qualifies(big_l)
+        h = np.atleast_1d(np.asarray(self.continuous(n), dtype=float))
+        if np.any(np.isinf(h)):
             raise OverflowError(
-                "the learnability window exceeds 2**62 lags at this N; "
+                "the learnability window exceeds float64's range (1.8e308 lags) at this N; "
                 "use .log1p(N) for its logarithm"
             )
-        out = np.floor(h).astype(np.int64)
-        return int(out) if out.ndim == 0 else out
+        if np.all(h < 2.0**62):
+            out = np.where(ok, np.floor(h), NO_LAG).astype(np.int64)
+        else:
+            out = np.array(
+                [int(math.floor(v)) if q else NO_LAG for v, q in zip(h, ok, strict=True)],
+                dtype=object,
+            )
+        return int(out[0]) if np.ndim(n) == 0 else out
 
     def log1p_leading(self, n):
         """``ln(1 + leading(N))`` evaluated with mpmath, for comparing growth at large N."""
@@ -231,6 +280,13 @@ class LearnabilityWindow:
         return float(self._mp_leading(mpmath.mpf(n)).real)
 
     # -- rendering --------------------------------------------------------------------
+    def __repr__(self) -> str:
+        d = self.detection
+        return (
+            f"LearnabilityWindow({self.law!r}, alpha={d.alpha:g}, sigma={d.sigma:g}, "
+            f"c={d.c:g}, delta={d.delta:g}, regime={self.regime!r})"
+        )
+
     def latex(self, numeric: bool = False) -> str:
         """LaTeX of H_N before the floor."""
         e = self.expr if numeric else self.symbolic
