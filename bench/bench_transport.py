@@ -1,18 +1,31 @@
-"""Benchmark: per-lag transport and envelope of a GRU against PyTorch autograd.
+"""Benchmark: the GRU envelope against its strongest peers, on the same quantity.
 
-B = 64 sequences, H = 64 units, T = 256 steps, every lag L = T.  Throughput is reported in
-sequence-steps per second (B * T / wall time, forward pass included).
+The workload is THEORY.md's envelope ``f(l)`` of a chrono-initialised GRU (float64): the
+per-unit first-order transport ``Gamma_{t,l} = prod r [1 + sum d / r]`` of every position
+``t`` and lag ``l <= L``, summed in absolute value over units and averaged over sequences
+and positions.  Work is counted in unit-updates, one per (sequence, position, lag >= 1,
+unit): ``B * H * sum_t min(t, L)``.
 
-* ``verify (first)`` / ``verify (diagonal)``: :func:`verify.recurrences.envelope` — the
-  per-unit transport of every position and lag, reduced to the envelope in log space.
-* ``torch autograd``: an unrolled ``torch.nn.GRUCell`` (float64) with a zero probe tensor
-  added to the state at every step; for every position t one backward pass of
-  ``sum(h_t)`` gives the transported error ``d(1.h_t)/d(probe_{t-l})`` at every lag, whose
-  L1 norm summed over units and averaged over t and sequences is the autograd envelope.
-  Skipped when torch is not installed.
+Peers (each returns ``log f``, checked equal to ours to 1e-10 relative before timing):
 
-Run: ``python bench/bench_transport.py [--batch 64 --hidden 64 --steps 256 --repeat 3]``.
+* :func:`torch_prefix` — the prefix-sum method, vectorised over (batch, time, units) in
+  PyTorch: ``S = cumsum log r`` and ``D = cumsum d / r`` over time, then one pass per lag,
+  ``Gamma = exp(S_t - S_{t-l}) (1 + D_t - D_{t-l})``.  Handed ``r`` and ``d`` for free,
+  as :func:`verify.recurrences.envelope.envelope_of_factors` (ours) is.
+* :func:`numpy_prefix` — the same method in NumPy.
+* :func:`torch_autograd` — the true GRU Jacobian products by reverse mode: an unrolled
+  ``torch.nn.GRUCell`` with a zero probe added to the state at every step, one backward
+  pass of ``sum(h_t)`` per position ``t`` (it includes the forward pass and all
+  off-diagonal routes, so it is the exact order's column sums, not the first order).
+* :func:`torch_exact` — the exact order (diagonal of the products of full Jacobians):
+  per-step Jacobians by ``torch.func.vmap(torch.func.jacrev(cell))`` over every
+  (sequence, step), then one batched matrix product per lag.
+
+Run ``python bench/bench_transport.py [--batch 64 --hidden 64 --steps 256 --repeat 3]``;
+``run_all.py`` calls these functions for its table.
 """
+
+from __future__ import annotations
 
 import argparse
 
@@ -20,18 +33,81 @@ import numpy as np
 from _common import best_of
 
 from verify import recurrences as rec
+from verify.recurrences.envelope import envelope_of_factors
+
+#: relative agreement required between ours and a peer before either is timed
+AGREE = 1e-10
 
 
-def torch_envelope(torch, net, x):
-    B, T, D = x.shape
-    H = net.hidden
-    cell = torch.nn.GRUCell(D, H).double()
+def updates(batch, hidden, steps, max_lag) -> int:
+    """Unit-updates of the envelope: one per (sequence, position, lag >= 1, unit)."""
+    return batch * hidden * sum(min(t, max_lag) for t in range(1, steps + 1))
+
+
+def problem(batch, hidden, steps, seed=0):
+    """The benchmark GRU, its inputs and its ``(r, d)`` (each (B, T, H))."""
+    net = rec.GRU.init(hidden, 8, rec.Chrono(t_max=steps), seed=seed)
+    x = rec.random_inputs(batch, steps, 8, seed=seed + 1)
+    r, d = net.retention_and_correction(net.forward(x))
+    return net, x, np.ascontiguousarray(r), np.ascontiguousarray(d)
+
+
+def _counts(batch, steps, max_lag):
+    lags = np.arange(max_lag + 1)
+    return batch * (steps - np.maximum(lags, 1) + 1)
+
+
+def ours_first(r, d, max_lag):
+    """``log f`` of the first order from ``(r, d)``: :func:`envelope_of_factors`."""
+    return envelope_of_factors(r, d, max_lag, "first").log_f
+
+
+def torch_prefix(torch, r, d, max_lag):
+    """``log f`` by prefix sums over time in PyTorch, one vectorised pass per lag."""
+    B, T, H = r.shape
+    zero = torch.zeros(B, 1, H, dtype=r.dtype)
+    S = torch.cat([zero, torch.cumsum(torch.log(r), 1)], 1)  # S[:, t] = sum_{k<=t} log r
+    D = torch.cat([zero, torch.cumsum(d / r, 1)], 1)
+    f = torch.empty(max_lag + 1, dtype=r.dtype)
+    for lag in range(max_lag + 1):
+        lo = max(lag, 1)  # positions t = lo..T
+        gamma = torch.exp(S[:, lo:] - S[:, lo - lag : T + 1 - lag])
+        bracket = 1.0 + (D[:, lo:] - D[:, lo - lag : T + 1 - lag])
+        f[lag] = (gamma * bracket).abs().sum()
+    return np.log(f.numpy()) - np.log(_counts(B, T, max_lag))
+
+
+def numpy_prefix(r, d, max_lag):
+    """``log f`` by prefix sums over time in NumPy, one vectorised pass per lag."""
+    B, T, H = r.shape
+    zero = np.zeros((B, 1, H))
+    S = np.concatenate([zero, np.cumsum(np.log(r), 1)], 1)
+    D = np.concatenate([zero, np.cumsum(d / r, 1)], 1)
+    f = np.empty(max_lag + 1)
+    for lag in range(max_lag + 1):
+        lo = max(lag, 1)
+        gamma = np.exp(S[:, lo:] - S[:, lo - lag : T + 1 - lag])
+        bracket = 1.0 + (D[:, lo:] - D[:, lo - lag : T + 1 - lag])
+        f[lag] = np.abs(gamma * bracket).sum()
+    return np.log(f) - np.log(_counts(B, T, max_lag))
+
+
+def _torch_cell(torch, net):
+    cell = torch.nn.GRUCell(net.weight_ih.shape[1], net.hidden).double()
     cell.load_state_dict(
         {
             k: torch.from_numpy(getattr(net, k))
             for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         }
     )
+    return cell
+
+
+def torch_autograd(torch, net, x):
+    """``log f`` of the true Jacobian column sums by autograd, one backward per position."""
+    B, T, _ = x.shape
+    H = net.hidden
+    cell = _torch_cell(torch, net)
     xt = torch.from_numpy(x)
     probes = [torch.zeros(B, H, dtype=torch.float64, requires_grad=True) for _ in range(T)]
     h = torch.zeros(B, H, dtype=torch.float64)
@@ -44,9 +120,52 @@ def torch_envelope(torch, net, x):
         grads = torch.autograd.grad(hs[t].sum(), probes[: t + 1], retain_graph=True)
         for j, g in enumerate(grads):
             sums[t - j] += g.abs().sum().item()
-    counts = B * (T - np.maximum(np.arange(T + 1), 1) + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts
+    with np.errstate(divide="ignore"):
+        return np.log(sums) - np.log(_counts(B, T, T))
+
+
+def torch_exact(torch, net, x, max_lag):
+    """``log f`` of the exact order: ``vmap(jacrev)`` Jacobians, batched products per lag."""
+    from torch.func import jacrev, vmap
+
+    B, T, D = x.shape
+    H = net.hidden
+    cell = _torch_cell(torch, net)
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        h = torch.zeros(B, H, dtype=torch.float64)
+        prev = []
+        for t in range(T):
+            prev.append(h)
+            h = cell(xt[:, t], h)
+        hp = torch.stack(prev, 1).reshape(B * T, H)  # h_{t-1} for every (sequence, step)
+
+        def step(hv, xv):
+            return cell(xv[None], hv[None])[0]
+
+        jac = vmap(jacrev(step))(hp, xt.reshape(B * T, D)).reshape(B, T, H, H)
+        f = np.empty(max_lag + 1)
+        f[0] = B * T * H
+        m = jac  # m[:, i] = J_{i+1} ... J_{i-lag+2}: the product ending at position i + 1
+        for lag in range(1, max_lag + 1):
+            if lag > 1:  # M_{t,lag} = M_{t,lag-1} J_{t-lag+1}, for positions t >= lag
+                m = torch.matmul(m[:, 1:], jac[:, : T - lag + 1])
+            f[lag] = torch.diagonal(m, dim1=-2, dim2=-1).abs().sum().item()
+    return np.log(f) - np.log(_counts(B, T, max_lag))
+
+
+def ours_exact(net, x, max_lag):
+    """``log f`` of the exact order: :func:`verify.recurrences.log_envelope` (CPU)."""
+    return rec.log_envelope(net, x, max_lag=max_lag, order="exact", device="cpu")
+
+
+def check_agree(name, ours, peer, tol=AGREE):
+    """Raise unless ``exp(ours)`` and ``exp(peer)`` agree to ``tol`` relative; return the gap."""
+    ours, peer = np.asarray(ours), np.asarray(peer)
+    gap = float(np.max(np.abs(np.expm1(peer - ours))))
+    if not gap <= tol:
+        raise AssertionError(f"{name} differs from ours by {gap:.2e} (relative) > {tol:g}")
+    return gap
 
 
 def main():
@@ -56,33 +175,28 @@ def main():
     ap.add_argument("--steps", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    import torch
+
     B, H, T = args.batch, args.hidden, args.steps
-    net = rec.GRU.init(H, 8, rec.Chrono(t_max=T), seed=0)
-    x = rec.random_inputs(B, T, 8, seed=1)
-    rec.envelope(net, x[:2, :8], max_lag=8)  # compile (or load the cached kernels)
-    torch_row = None
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        print("torch is not installed: the PyTorch autograd peer is skipped")
-    if torch is not None:
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-        sec = best_of(lambda: torch_envelope(torch, net, x), max(1, args.repeat - 1))
-        torch_row = (f"torch {torch.__version__} autograd", sec)
-    rows = []
-    for order in ("first", "diagonal"):
-        sec = best_of(lambda o=order: rec.log_envelope(net, x, max_lag=T, order=o), args.repeat)
-        rows.append((f"verify ({order})", sec))
-    if torch_row is not None:
-        rows.append(torch_row)
-    ref = torch_row[1] if torch_row is not None else None
-    print(f"\nGRU transport + envelope, B={B}, H={H}, T={T}, L={T}\n")
-    print("| method | seconds | sequence-steps/s | speed-up vs torch |")
+    net, x, r, d = problem(B, H, T)
+    rt, dt = torch.from_numpy(r), torch.from_numpy(d)
+    ours = ours_first(r, d, T)
+    for name, peer in (
+        ("torch prefix-sum", torch_prefix(torch, rt, dt, T)),
+        ("numpy prefix-sum", numpy_prefix(r, d, T)),
+    ):
+        print(f"{name}: agrees with ours to {check_agree(name, ours, peer):.1e}")
+    n = updates(B, H, T, T)
+    rows = [
+        ("ours (numba)", best_of(lambda: ours_first(r, d, T), args.repeat)),
+        ("torch prefix-sum", best_of(lambda: torch_prefix(torch, rt, dt, T), args.repeat)),
+        ("numpy prefix-sum", best_of(lambda: numpy_prefix(r, d, T), args.repeat)),
+    ]
+    print(f"\nGRU first-order envelope from (r, d), B={B}, H={H}, T=L={T}\n")
+    print("| method | seconds | unit-updates/s | ours / method |")
     print("|---|---:|---:|---:|")
     for name, sec in rows:
-        ratio = f"{ref / sec:.1f}x" if ref else "n/a"
-        print(f"| {name} | {sec:.3f} | {B * T / sec:,.0f} | {ratio} |")
+        print(f"| {name} | {sec:.4f} | {n / sec:.3g} | {sec / rows[0][1]:.1f}x |")
 
 
 if __name__ == "__main__":
