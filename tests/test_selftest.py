@@ -1,0 +1,124 @@
+"""The mutation catalogue: each planted error changes what it claims to, and is undone."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import theory
+from theory import spectra
+from verify import recurrences as rec
+from verify.noise import stable
+from verify.report.selftest import selftest_page
+from verify.selftest import MUTATIONS, SeedRun
+from verify.selftest.matrix import KillMatrix
+from verify.selftest.mutations import clear_caches, get, patch_everywhere
+
+_NET = rec.DiagGate.init(hidden=6, inputs=2, spectrum=spectra.BetaRetention(9, 1), seed=0)
+_X = rec.random_inputs(2, 30, 2, seed=1)
+_V = np.abs(np.random.default_rng(0).normal(size=(6, 6))) + 0.1
+
+
+def _snapshot() -> dict:
+    det = theory.Detection(1.5)
+    law = theory.Exponential(A=3.0, tau=5.0)
+    stretched = theory.StretchedExponential(A=3.0, tau=5.0, gamma=0.5)
+    x = stable.sample(1.5, size=20_000, seed=1)
+    return {
+        "rate": det.rate,
+        "prefactor": det.prefactor,
+        "q_power": det.q_power,
+        "epsilon": det.epsilon,
+        "window": int(theory.LearnabilityWindow(law, det)(1e4)),
+        "stretched window": int(theory.LearnabilityWindow(stretched, det)(1e4)),
+        "noise scale": float(np.median(np.abs(x))),
+        "noise symmetry": float(np.mean(x > 0)),
+        "first order": tuple(np.round(rec.log_envelope(_NET, _X, 10), 12)),
+        "adam rates": tuple(np.round(rec.unit_rates(_NET, "adam", v_hat=_V), 12)),
+        "beta spectrum": str(spectra.BetaRetention(9, 1).expr),
+    }
+
+
+#: what each mutation must change (at least these entries of the snapshot)
+CHANGES = {
+    "kappa->alpha": {"rate", "window"},
+    "K*0.95": {"prefactor"},
+    "K*1.05": {"prefactor"},
+    "H+1": {"window"},
+    "H-1": {"window"},
+    "ceil": {"window"},
+    "inverse": {"stretched window"},
+    "q-gauss": {"q_power", "prefactor"},
+    "q-two-sided": {"q_power", "prefactor"},
+    "eps-one-sided": {"epsilon", "prefactor"},
+    "sigma*1.05": {"noise scale"},
+    "skewed": {"noise symmetry"},
+    "zeroth-for-first": {"first order"},
+    "correction*3": {"first order"},
+    "adam-as-sgd": {"adam rates"},
+    "mellin": {"beta spectrum"},
+}
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return _snapshot()
+
+
+def test_catalogue_is_covered():
+    assert {m.name for m in MUTATIONS} == set(CHANGES)
+    assert len(MUTATIONS) >= 12
+    assert all(m.expected for m in MUTATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_mutation_changes_its_target_and_is_undone(name, baseline):
+    with get(name).applied():
+        mutated = _snapshot()
+    changed = {k for k in baseline if mutated[k] != baseline[k]}
+    assert CHANGES[name] <= changed, f"{name} changed only {sorted(changed)}"
+    assert _snapshot() == baseline  # restored, caches cleared
+
+
+def test_patch_reaches_names_imported_elsewhere():
+    transport = importlib.import_module("verify.recurrences.transport")
+    envelope = importlib.import_module("verify.recurrences.envelope")
+    original = transport.check_order
+    assert envelope.check_order is original
+    with patch_everywhere(transport, "check_order", lambda orig: lambda order: "zeroth"):
+        assert envelope.check_order("first") == "zeroth"
+    assert envelope.check_order is original
+
+
+def test_unknown_mutation_named():
+    with pytest.raises(ValueError, match="unknown mutation 'nope'; available"):
+        get("nope")
+
+
+def test_clear_caches_finds_the_theory_caches():
+    assert clear_caches() > 3
+
+
+def test_matrix_bookkeeping_and_page():
+    km = KillMatrix("quick", 1, ["C2", "C3"], {"C2": "pass", "C3": "pass"},
+                    mutations=[{"name": "a", "description": "x", "expected": ["C2"]},
+                               {"name": "b", "description": "y", "expected": ["C3"]}],
+                    cells={"a": {"C2": "fail"}, "b": {"C3": "pass"}},
+                    resolution={"C2": {"K (relative)": 0.03}})  # fmt: skip
+    assert km.killers("a") == ["C2"] and not km.killed("b") and not km.all_killed
+    page = selftest_page(km.as_dict())
+    assert "1/2 planted errors killed" in page and "**NO**" in page and "**FAIL**" in page
+    assert "K (relative) | 0.03" in page
+    broken = KillMatrix("quick", 1, ["C2"], {"C2": "fail"}, cells={})
+    assert not broken.baseline_passes
+
+
+def test_seed_run_budget():
+    ok = SeedRun("quick", ["C2"], list(range(50)), [{"C2": "pass"}] * 48 + [{"C2": "fail"}] * 2)
+    assert ok.allowed == 2 and ok.consistent and ok.per_claim() == {"C2": 2}
+    bad = SeedRun("quick", ["C2"], list(range(50)), [{"C2": "pass"}] * 45 + [{"C2": "fail"}] * 5)
+    assert not bad.consistent
+    lo, hi = bad.rate_ci()
+    assert lo < 0.1 < hi

@@ -1,0 +1,121 @@
+"""``learnwin selftest``: the kill matrix, and the correct code's false alarms over seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["add_parser", "run"]
+
+DEFAULT_SEED = 20251205
+
+
+def add_parser(subparsers):
+    """Register ``selftest`` on an ``argparse`` sub-parser collection."""
+    s = subparsers.add_parser(
+        "selftest",
+        help="plant errors in the code and show which claim notices each (kill matrix)",
+        description=(
+            "Plant plausible errors (wrong exponent, prefactor 5 %% off, H_N off by one, the "
+            "zeroth order for the first, ...) through injection points and run the claims "
+            "under each. Exit 0 when every planted error is killed (some claim FAILs) and "
+            "the correct code passes; 1 otherwise; 2 on bad usage."
+        ),
+    )
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="the quick profile (default)")
+    g.add_argument("--full", action="store_true", help="the full profile")
+    s.add_argument(
+        "--all-claims",
+        action="store_true",
+        help="run every claim under every mutation (default: each mutation's designated "
+        "claims only)",
+    )
+    s.add_argument("--mutations", help="comma-separated subset of mutations (default: all)")
+    s.add_argument("--list", action="store_true", help="list the mutations and exit")
+    s.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also run the correct code at K seeds (1..K) and report its false-alarm rate",
+    )
+    s.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"suite seed of the matrix (default: {DEFAULT_SEED})")  # fmt: skip
+    s.add_argument("--json", help="write the matrix (and seed run) as JSON to this file")
+    s.add_argument(
+        "--page",
+        help="write the markdown page 'What this suite can detect' to this file "
+        "(e.g. reports/selftest.md)",
+    )
+    s.set_defaults(func=run)
+    return s
+
+
+def _write_atomic(path, text: str) -> None:
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args) -> int:
+    """Run the matrix (and the seed run); print the matrix; 0 when every error is killed."""
+    from ..report.selftest import selftest_page
+    from . import false_alarm_run, kill_matrix
+    from .mutations import MUTATIONS, get
+
+    if args.list:
+        for m in MUTATIONS:
+            print(f"{m.name:18s} {m.description}  [designated: {', '.join(m.expected)}]")
+        return 0
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.seeds < 0:
+        raise ValueError(f"--seeds must be >= 0, got {args.seeds}")
+    for out in (args.json, args.page):  # refuse before the (long) run, not after
+        if out and not Path(out).resolve().parent.is_dir():
+            raise ValueError(f"folder {Path(out).parent} does not exist (for {out})")
+    muts = MUTATIONS
+    if args.mutations:
+        muts = [get(n.strip()) for n in args.mutations.split(",") if n.strip()]
+        if not muts:
+            raise ValueError("--mutations: no mutation named")
+    profile = "full" if args.full else "quick"
+
+    def say(line):
+        print(line, file=sys.stderr, flush=True)
+
+    km = kill_matrix(
+        muts, profile=profile, seed=args.seed, mode="all" if args.all_claims else "expected",
+        progress=say,
+    )  # fmt: skip
+    seeds = None
+    if args.seeds:
+        seeds = false_alarm_run(args.seeds, None, profile, 1, progress=say)  # every claim
+    page = selftest_page(
+        km.as_dict(), seeds.as_dict() if seeds else None, "learnwin " + " ".join(sys.argv[1:])
+    )
+    print(page)
+    if args.json:
+        data = {"matrix": km.as_dict(), "seeds": seeds.as_dict() if seeds else None}
+        _write_atomic(args.json, json.dumps(data, indent=2, sort_keys=True))
+    if args.page:
+        _write_atomic(args.page, page)
+    ok = km.all_killed and (seeds is None or seeds.consistent)
+    return 0 if ok else 1
