@@ -55,6 +55,7 @@ class Profile:
     c1_trials: int = 4000
     net_hidden: int = 32
     net_steps: int = 160
+    net_cells: int = 8  # C6-C9: networks drawn per family (per architecture for C7)
 
 
 PROFILES = {
@@ -76,6 +77,7 @@ PROFILES = {
         c1_trials=20_000,
         net_hidden=64,
         net_steps=256,
+        net_cells=24,
     ),
 }
 
