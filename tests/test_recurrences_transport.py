@@ -217,3 +217,12 @@ def test_envelope_of_factors_is_the_envelope(order):
         envelope_of_factors(r, d[:, :3], 12, order)
     with pytest.raises(ValueError, match="envelope_sums covers the product orders"):
         envelope_sums(r, d, "exact", 3)
+
+
+def test_envelope_sums_with_a_factor_beyond_200_decades():
+    # one factor of 1e-250: no block can be bounded (g = 0), every product is scalar
+    fac, corr = _factors("gru", "first", 2, 14, 3, seed=55)
+    fac[0, 6, 1] = 1e-250
+    got = envelope_sums(fac, corr, "first", 10)
+    ref = envelope_sums_reference(fac, corr, "first", 10)
+    np.testing.assert_allclose(np.exp(got - ref), 1.0, rtol=1e-12)

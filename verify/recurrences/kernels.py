@@ -371,6 +371,16 @@ def _advance(av, bv, fl, gl, use_corr):
             av[j] = av[j] * fl
 
 
+@jit
+def _count_outside(x, lo, hi):
+    # how many non-zero |x| lie outside [lo, hi] (branch-free: vectorised)
+    n = 0
+    for j in range(x.shape[0]):
+        v = abs(x[j])
+        n += (v != 0.0) & ((v < lo) | (v > hi))
+    return n
+
+
 @jit(fastmath={"contract"})
 def _envelope_unit(f, c, use_corr, L, g, lo, hi, acc, env_m, env_s, a, bv, ps, cs, e):
     # One sequence and unit.  f, c: (T,) factors and corrections.  acc, env_m, env_s:
@@ -380,25 +390,32 @@ def _envelope_unit(f, c, use_corr, L, g, lo, hi, acc, env_m, env_s, a, bv, ps, c
     T = f.shape[0]
     F = np.empty(BLOCK)
     G1 = np.empty(BLOCK)
+    P8 = np.empty(BLOCK)
+    W8 = np.empty(BLOCK)
     slow = 0  # sources s < slow are on the scalar path
     since = g  # positions since the last range check
     i = 0
     while i < T:
         kk = min(BLOCK, T - i, g) if g > 0 else min(BLOCK, T - i)
+        new_slow = slow
         if g == 0:
-            slow = i  # every source on the scalar path
+            new_slow = i  # every source on the scalar path
         elif since + kk > g:  # range check: sources that may leave it go scalar
             since = 0
-            for s in range(max(slow, i - L), i):
+            s1 = max(slow, i - L)
+            if _count_outside(a[s1 + L : i + L], lo, hi) == 0:
+                s1 = i  # the common case, found by a vectorised count
+            for s in range(s1, i):
                 v = abs(a[s + L])
                 if v != 0.0 and (v < lo or v > hi):
-                    for r in range(slow, s + 1):
-                        ps[r] = a[r + L]
-                        cs[r] = bv[r + L] / a[r + L] if a[r + L] != 0.0 else 0.0
-                        e[r] = 0.0
-                        a[r + L] = 0.0
-                        bv[r + L] = 0.0
-                    slow = s + 1
+                    new_slow = s + 1
+        for r in range(slow, new_slow):  # hand the sources over to the scalar path
+            ps[r] = a[r + L]
+            cs[r] = bv[r + L] / a[r + L] if a[r + L] != 0.0 else 0.0
+            e[r] = 0.0
+            a[r + L] = 0.0
+            bv[r + L] = 0.0
+        slow = new_slow
         since += kk
         # F[m]: product of the factors of positions i..i+m; G1[m]: 1 + their corrections
         prod = 1.0
@@ -426,18 +443,21 @@ def _envelope_unit(f, c, use_corr, L, g, lo, hi, acc, env_m, env_s, a, bv, ps, c
         fl = F[kk - 1]
         gl = G1[kk - 1] - 1.0
         _advance(av[jlo:L], bvv[jlo:L], fl, gl, use_corr)
-        # 2. sources born in the block (positions i..i+kk-1), lags 1..kk
+        # 2. sources born in the block (at positions i + m0), lags 1..kk: lag outer, so
+        #    that each lag's terms are summed in a register and stored once
         for m0 in range(kk):
-            p = 1.0
-            w = 0.0
-            for m in range(m0, kk):
-                p *= f[i + m]
-                w += c[i + m]
-                lag = m - m0 + 1
-                if lag <= L:
-                    acc[L - lag] += abs(p * (1.0 + w)) if use_corr else abs(p)
-            a[i + m0 + L] = p
-            bv[i + m0 + L] = p * w
+            P8[m0] = 1.0
+            W8[m0] = 0.0
+        for lag in range(1, min(kk, L) + 1):
+            t = 0.0
+            for m0 in range(kk - lag + 1):
+                P8[m0] *= f[i + m0 + lag - 1]
+                W8[m0] += c[i + m0 + lag - 1]
+                t += abs(P8[m0] * (1.0 + W8[m0])) if use_corr else abs(P8[m0])
+            acc[L - lag] += t
+        for m0 in range(kk):  # (a source whose lag passed L is never read again)
+            a[i + m0 + L] = P8[m0]
+            bv[i + m0 + L] = P8[m0] * W8[m0]
         # 3. sources on the scalar path, with a separate log scale each
         for s in range(max(0, i + 1 - L), slow):
             for m in range(kk):
