@@ -98,13 +98,13 @@ PROFILES = {
     # seconds, for the tests: the whole pipeline on a toy scale
     "tiny": ExperimentProfile(
         name="tiny",
-        task=TaskConfig(inputs=2, steps=24, lags=(1, 2, 4, 8), coefs=(0.5,) * 4),
+        task=TaskConfig(inputs=2, steps=24, lags=(1, 2, 4), coefs=(0.6,) * 3),
         train=TrainConfig(
             hidden=8,
             batch=16,
-            n_max=256,
+            n_max=512,
             n_first=64,
-            lr=None,
+            lr=5e-2,
             spectrum=("chrono", (("t_max", 8.0),)),
             eval_batch=32,
             noise_batch=16,
