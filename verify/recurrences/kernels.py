@@ -276,7 +276,7 @@ _BLOCK_DECADES = 100.0
 #: most positions between two range checks
 _MAX_CHECK = 64
 #: positions per block of the vectorised loop (each load of a source serves this many)
-BLOCK = 8
+BLOCK = 16
 
 
 @jit
@@ -323,18 +323,75 @@ def _lse_add1(env_m, env_s, j, x):
 @jit(fastmath={"contract"})
 def _block_first(acc, av, bv, F, G1, jlo, L, use_corr):
     # acc[j] += sum_m |F_m| |av[j+m] G1_m + bv[j+m]| for j in [jlo, L) and a full block
-    # (BLOCK = 8): the block's constants in scalars and one view per shift, indexed from
-    # 0, so that LLVM sees affine, non-negative indices and vectorises the loop over j
+    # (BLOCK = 16): the block's constants in scalars and one view per shift, indexed
+    # from 0, so that LLVM sees affine, non-negative indices and vectorises the loop
     n = L - jlo
     o = acc[jlo:L]
-    a0, a1, a2, a3 = av[jlo:], av[jlo + 1 :], av[jlo + 2 :], av[jlo + 3 :]
-    a4, a5, a6, a7 = av[jlo + 4 :], av[jlo + 5 :], av[jlo + 6 :], av[jlo + 7 :]
-    f0, f1, f2, f3 = abs(F[0]), abs(F[1]), abs(F[2]), abs(F[3])
-    f4, f5, f6, f7 = abs(F[4]), abs(F[5]), abs(F[6]), abs(F[7])
+    a0 = av[jlo + 0 :]
+    a1 = av[jlo + 1 :]
+    a2 = av[jlo + 2 :]
+    a3 = av[jlo + 3 :]
+    a4 = av[jlo + 4 :]
+    a5 = av[jlo + 5 :]
+    a6 = av[jlo + 6 :]
+    a7 = av[jlo + 7 :]
+    a8 = av[jlo + 8 :]
+    a9 = av[jlo + 9 :]
+    a10 = av[jlo + 10 :]
+    a11 = av[jlo + 11 :]
+    a12 = av[jlo + 12 :]
+    a13 = av[jlo + 13 :]
+    a14 = av[jlo + 14 :]
+    a15 = av[jlo + 15 :]
+    f0 = abs(F[0])
+    f1 = abs(F[1])
+    f2 = abs(F[2])
+    f3 = abs(F[3])
+    f4 = abs(F[4])
+    f5 = abs(F[5])
+    f6 = abs(F[6])
+    f7 = abs(F[7])
+    f8 = abs(F[8])
+    f9 = abs(F[9])
+    f10 = abs(F[10])
+    f11 = abs(F[11])
+    f12 = abs(F[12])
+    f13 = abs(F[13])
+    f14 = abs(F[14])
+    f15 = abs(F[15])
     if use_corr:
-        b0, b1, b2, b3 = bv[jlo:], bv[jlo + 1 :], bv[jlo + 2 :], bv[jlo + 3 :]
-        b4, b5, b6, b7 = bv[jlo + 4 :], bv[jlo + 5 :], bv[jlo + 6 :], bv[jlo + 7 :]
-        g0, g1, g2, g3, g4, g5, g6, g7 = G1[0], G1[1], G1[2], G1[3], G1[4], G1[5], G1[6], G1[7]
+        b0 = bv[jlo + 0 :]
+        b1 = bv[jlo + 1 :]
+        b2 = bv[jlo + 2 :]
+        b3 = bv[jlo + 3 :]
+        b4 = bv[jlo + 4 :]
+        b5 = bv[jlo + 5 :]
+        b6 = bv[jlo + 6 :]
+        b7 = bv[jlo + 7 :]
+        b8 = bv[jlo + 8 :]
+        b9 = bv[jlo + 9 :]
+        b10 = bv[jlo + 10 :]
+        b11 = bv[jlo + 11 :]
+        b12 = bv[jlo + 12 :]
+        b13 = bv[jlo + 13 :]
+        b14 = bv[jlo + 14 :]
+        b15 = bv[jlo + 15 :]
+        g0 = G1[0]
+        g1 = G1[1]
+        g2 = G1[2]
+        g3 = G1[3]
+        g4 = G1[4]
+        g5 = G1[5]
+        g6 = G1[6]
+        g7 = G1[7]
+        g8 = G1[8]
+        g9 = G1[9]
+        g10 = G1[10]
+        g11 = G1[11]
+        g12 = G1[12]
+        g13 = G1[13]
+        g14 = G1[14]
+        g15 = G1[15]
         for j in range(n):
             t = o[j] + f0 * abs(a0[j] * g0 + b0[j])
             t += f1 * abs(a1[j] * g1 + b1[j])
@@ -344,6 +401,14 @@ def _block_first(acc, av, bv, F, G1, jlo, L, use_corr):
             t += f5 * abs(a5[j] * g5 + b5[j])
             t += f6 * abs(a6[j] * g6 + b6[j])
             t += f7 * abs(a7[j] * g7 + b7[j])
+            t += f8 * abs(a8[j] * g8 + b8[j])
+            t += f9 * abs(a9[j] * g9 + b9[j])
+            t += f10 * abs(a10[j] * g10 + b10[j])
+            t += f11 * abs(a11[j] * g11 + b11[j])
+            t += f12 * abs(a12[j] * g12 + b12[j])
+            t += f13 * abs(a13[j] * g13 + b13[j])
+            t += f14 * abs(a14[j] * g14 + b14[j])
+            t += f15 * abs(a15[j] * g15 + b15[j])
             o[j] = t
     else:
         for j in range(n):
@@ -355,6 +420,14 @@ def _block_first(acc, av, bv, F, G1, jlo, L, use_corr):
             t += f5 * abs(a5[j])
             t += f6 * abs(a6[j])
             t += f7 * abs(a7[j])
+            t += f8 * abs(a8[j])
+            t += f9 * abs(a9[j])
+            t += f10 * abs(a10[j])
+            t += f11 * abs(a11[j])
+            t += f12 * abs(a12[j])
+            t += f13 * abs(a13[j])
+            t += f14 * abs(a14[j])
+            t += f15 * abs(a15[j])
             o[j] = t
 
 
