@@ -112,7 +112,7 @@ def theory_window(s, log_c: float, ns):
         k = theory.detection_threshold(alpha) + theory.sas_quantile(0.9, alpha)
         win = theory.learnability_window(fit.best, alpha, sigma=s["sigma"], c=k / math.exp(log_c))
         return [int(win(n)) for n in ns]
-    except (ValueError, OverflowError, ArithmeticError):
+    except (ValueError, TypeError, OverflowError, ArithmeticError):
         return [None] * len(ns)
 
 
