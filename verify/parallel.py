@@ -271,7 +271,7 @@ class DaskExecutor(_Base):
             return self.chunksize
         if per_cell_s is None:
             return 1
-        size = int(self.task_s // max(per_cell_s, 1e-9))
+        size = int(self.task_s / max(per_cell_s, 1e-9))
         keep_busy = math.ceil(pending / (2 * workers))  # leave >= 2 tasks per worker
         return max(1, min(size, keep_busy))
 
