@@ -80,12 +80,15 @@ def _gru_sequence(xi, w_hh, b_hh, h, r_out, z_out, n_out, hn_out):
     T = xi.shape[0]
     H = h.shape[1]
     hh = np.empty(3 * H)
+    wt = np.ascontiguousarray(w_hh.T)  # (H, 3H): the loop over g below is contiguous
     for t in range(T):
-        for g in range(3 * H):
-            acc = b_hh[g]
-            for k in range(H):
-                acc += w_hh[g, k] * h[t, k]
-            hh[g] = acc
+        # hh = b_hh + W_hh h, each entry summed over k in order (as a dot product would
+        # be, term by term), with the loop over g innermost so that it vectorises
+        hh[:] = b_hh
+        for k in range(H):
+            hk = h[t, k]
+            for g in range(3 * H):
+                hh[g] += wt[k, g] * hk
         for q in range(H):
             r = _sigmoid(xi[t, q] + hh[q])
             z = _sigmoid(xi[t, H + q] + hh[H + q])
@@ -109,12 +112,14 @@ def _lstm_sequence(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
     T = xi.shape[0]
     H = h.shape[1]
     pre = np.empty(4 * H)
+    wt = np.ascontiguousarray(w_hh.T)  # (H, 4H), as in _gru_sequence
     for t in range(T):
         for g in range(4 * H):
-            acc = xi[t, g] + b_hh[g]
-            for k in range(H):
-                acc += w_hh[g, k] * h[t, k]
-            pre[g] = acc
+            pre[g] = xi[t, g] + b_hh[g]
+        for k in range(H):
+            hk = h[t, k]
+            for g in range(4 * H):
+                pre[g] += wt[k, g] * hk
         for q in range(H):
             ig = _sigmoid(pre[q])
             fg = _sigmoid(pre[H + q])
