@@ -141,3 +141,43 @@ def test_cli_writes_markdown(tmp_path):
     assert tail_accuracy.main(["--out", str(out), "--n", "2000", "--reps", "1"]) == 0
     text = out.read_text()
     assert text.count("\n| ") == 12  # header, 10 alphas, mean and "| **mean** |" in text
+
+
+# -- the fast ECF and the large-sample interval ------------------------------------------
+
+
+def test_ecf_kernel_matches_the_numpy_definition_and_thread_count():
+    z = stable.sample(1.3, size=(1 << 18) + 123, seed=3) / 2.0
+    t = tail._DELTA * np.arange(1, 41)
+    ref = tail._ecf(z[:5000], t)
+    np.testing.assert_allclose(tail._ecf_grid(z[:5000], 40), ref, rtol=0, atol=1e-13)
+    # the parallel and serial kernels sum the same fixed chunks: identical partial sums
+    par = tail._ecf_powers_par(z, tail._DELTA, 40)
+    ser = tail._ecf_powers_ser(z, tail._DELTA, 40)
+    np.testing.assert_array_equal(par, ser)
+
+
+def test_large_samples_use_a_subsampling_interval_that_covers_the_truth():
+    # a 99 % interval misses the truth with probability ~1 % per method; 1.6 must be outside
+    x = stable.sample(1.5, size=200_000, seed=31)
+    for method in tail.METHODS:
+        est = tail.estimate(x, method, ci=True, level=0.99, n_boot=40, seed=1)
+        assert est.ci["resample_size"] == tail.subsample_size(x.size) == 10_000
+        lo, hi = est.ci["alpha"]
+        assert lo <= 1.5 <= hi and not lo <= 1.6 <= hi, (method, est.ci)
+        assert est.ci["sigma"][0] <= 1.0 <= est.ci["sigma"][1], (method, est.ci)
+        again = tail.estimate(x, method, ci=True, level=0.99, n_boot=40, seed=1)
+        assert again.ci == est.ci
+
+
+def test_subsample_size_grows_slower_than_n():
+    assert tail.subsample_size(20_000) == 20_000  # full bootstrap up to here
+    assert tail.subsample_size(10**6) == 10_000
+    assert tail.subsample_size(10**8) == round(10 ** (16 / 3))
+    assert tail.subsample_size(10**8) / 10**8 < 0.01
+
+
+def test_sample_size_is_checked_before_anything_is_copied():
+    huge = np.broadcast_to(0.0, (tail.MAX_SAMPLES + 1,))  # no memory behind it
+    with pytest.raises(ValueError, match=r"x must hold at most"):
+        tail.estimate(huge, "koutrouvelis", ci=True)

@@ -28,6 +28,7 @@ the arguments and dispatches down to one or the other.
 from __future__ import annotations
 
 import math
+import os
 
 import numba
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_CLIP",
     "DEFAULT_TRIM",
     "ESTIMATORS",
+    "MAX_SIZE",
     "kappa",
     "sample",
     "sample_reference",
@@ -66,6 +68,28 @@ _PARAMS = ("S1", "S0")
 # ----------------------------------------------------------------------------------------
 # validation and streams
 # ----------------------------------------------------------------------------------------
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 16 GiB
+        return 16 * 2**30
+
+
+#: Largest ``size`` of :func:`sample`: float64 values filling half the physical memory.
+MAX_SIZE = _memory_bytes() // 2 // 8
+
+
+def _check_size(size) -> int:
+    size = check_int("size", size, lo=1)
+    if size > MAX_SIZE:
+        raise ValueError(
+            f"size must be at most {MAX_SIZE} (float64 samples filling half of this "
+            f"machine's {_memory_bytes() / 2**30:.0f} GiB of memory), got {size}; draw in "
+            "parts or use trial_means, which streams"
+        )
+    return size
+
+
 def _check_common(alpha, beta, sigma, param):
     a = check_alpha(alpha, lo=0.0)
     b = check_in_range("beta", beta, -1.0, 1.0)
@@ -103,7 +127,7 @@ def sample(
     mu : float, optional
         Location (finite).
     size : int
-        Number of samples, >= 1.
+        Number of samples, in [1, :data:`MAX_SIZE`] (half the physical memory).
     seed : int or numpy.random.SeedSequence
         Root of the streams: one child per chunk of :data:`CHUNK` samples. A
         ``SeedSequence`` passed in is spawned from (its spawn counter advances).
@@ -124,7 +148,7 @@ def sample(
     """
     a, b, s = _check_common(alpha, beta, sigma, param)
     m = check_in_range("mu", mu)
-    size = check_int("size", size, lo=1)
+    size = _check_size(size)
     ab, log_s = _cms.constants(a, b)
     loc = m - s * _cms.s0_shift(a, b, param)
     if resolve(device) == "cuda":
@@ -147,7 +171,7 @@ def sample_reference(alpha, beta=0.0, sigma=1.0, mu=0.0, *, size, seed, param="S
     """
     a, b, s = _check_common(alpha, beta, sigma, param)
     m = check_in_range("mu", mu)
-    size = check_int("size", size, lo=1)
+    size = _check_size(size)
     gens = _cms.generators(seed, -(-size // CHUNK))
     loc = m - s * _cms.s0_shift(a, b, param)
     parts = [
