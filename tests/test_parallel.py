@@ -129,6 +129,7 @@ def _free_port():
 
 
 def test_unreachable_scheduler_exits_2_with_a_message(capsys):
+    pytest.importorskip("distributed", reason="needs the 'dist' extra")
     from verify.cli import main
 
     address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
@@ -162,6 +163,7 @@ def test_dask_is_imported_only_by_the_executor():
 # ----------------------------------------------------------------------------- a cluster
 @pytest.fixture(scope="module")
 def cluster():
+    pytest.importorskip("distributed", reason="the cluster tests need the 'dist' extra")
     with parallel.local(2) as ex:
         yield ex
 
@@ -230,12 +232,14 @@ def test_a_killed_worker_changes_nothing(cluster):
 
 # ----------------------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_leaves_no_report_and_no_worker_processes(tmp_path):
+    pytest.importorskip("distributed", reason="needs the 'dist' extra")
     psutil = pytest.importorskip("psutil")
     report = tmp_path / "report"
     env = {
         **os.environ,
         "XP_CELLS": "40",
         "XP_PAUSE": "0.5",
+        "XP_SIZE": "0",  # cells that only wait: nothing to compile in the workers
     }
     cmd = [
         sys.executable,
@@ -266,3 +270,11 @@ def test_ctrl_c_leaves_no_report_and_no_worker_processes(tmp_path):
     assert not report.exists() or not any(report.iterdir())
     gone, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, f"stray processes after Ctrl-C: {alive}"
+
+
+def test_without_dask_a_cluster_request_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(parallel.ExecutorError, match="'dist' extra"):
+        parallel.local(2)
+    with parallel.using(None):  # the serial default does not need it
+        assert parallel.map_cells(abs, [-1]) == [1]
