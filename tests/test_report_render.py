@@ -137,12 +137,17 @@ def test_write_report_files(tmp_path):
     out = write_report(suite, tmp_path / "report", figures=False)
     assert out == (tmp_path / "report").resolve()
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["c2.md", "c5.md", "extra.md", "index.md", "results.json"]
+    assert names == [writer.MARKER, "c2.md", "c5.md", "extra.md", "index.md", "results.json"]
     pages = {"C2": "c2.md", "C5": "c5.md"}
+    dated = copy.copy(suite)  # the writer adds the date to the provenance
+    dated.machine = {
+        **suite.machine,
+        "date": json.loads((out / "results.json").read_text())["date"],
+    }
     assert (out / "index.md").read_text(encoding="utf-8") == index_page(
-        suite, pages, ["[extra table](extra.md)"]
+        dated, pages, ["[extra table](extra.md)"]
     )
-    assert (out / "c5.md").read_text(encoding="utf-8") == claim_page(suite.results[1], suite, {})
+    assert (out / "c5.md").read_text(encoding="utf-8") == claim_page(suite.results[1], dated, {})
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["seed"] == 20251205
     assert data["passed"] is False
@@ -154,10 +159,10 @@ def test_write_report_files(tmp_path):
 def test_write_report_replaces_previous(tmp_path):
     out = tmp_path / "report"
     out.mkdir()
-    (out / "stale.md").write_text("old", encoding="utf-8")
+    (out / writer.MARKER).write_text("", encoding="utf-8")
+    (out / "index.md").write_text("old", encoding="utf-8")
     write_report(_suite(), out, figures=False)
-    assert not (out / "stale.md").exists()
-    assert (out / "index.md").is_file()
+    assert (out / "index.md").read_text(encoding="utf-8") != "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
 
@@ -290,6 +295,7 @@ def test_every_maker_draws_a_png(tmp_path):
 def test_write_report_is_atomic(tmp_path, monkeypatch):
     out = tmp_path / "report"
     out.mkdir()
+    (out / writer.MARKER).write_text("", encoding="utf-8")
     (out / "index.md").write_text("previous report", encoding="utf-8")
     (out / "c1.md").write_text("previous page", encoding="utf-8")
     calls = []
@@ -304,7 +310,7 @@ def test_write_report_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         write_report(_suite(), out, figures=False)
     assert calls == ["C2", "C5"]
-    assert sorted(p.name for p in out.iterdir()) == ["c1.md", "index.md"]
+    assert sorted(p.name for p in out.iterdir()) == [writer.MARKER, "c1.md", "index.md"]
     assert (out / "index.md").read_text(encoding="utf-8") == "previous report"
     assert (out / "c1.md").read_text(encoding="utf-8") == "previous page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
