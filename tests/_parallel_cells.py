@@ -97,6 +97,8 @@ if __name__ == "__main__":
     from verify.cli import main
 
     _parallel_cells.register(
-        n_cells=int(os.environ.get("XP_CELLS", "12")), pause=float(os.environ.get("XP_PAUSE", "0"))
+        n_cells=int(os.environ.get("XP_CELLS", "12")),
+        pause=float(os.environ.get("XP_PAUSE", "0")),
+        size=int(os.environ.get("XP_SIZE", "20000")),
     )
     sys.exit(main(sys.argv[1:]))
