@@ -1,53 +1,39 @@
-"""C6-C9: claims about gated networks, end to end.
+"""C6-C9: claims about gated networks, decided on ensembles of networks.
 
-Each check measures envelopes of simulated networks (:mod:`verify.recurrences`), fits a law,
-takes the symbolic H_N of the fitted law, and simulates the detection test with the
-*measured* envelope as evidence mean at the predicted window and one lag beyond it.
+Each check draws ``profile.net_cells`` networks (per family, or per architecture for C7)
+from a stated family, measures its property on each network (one cell per network, mapped
+with :func:`verify.parallel.map_cells`), and decides on the share of networks that satisfy it
+(:func:`verify.claims.ensembles.fraction_test`) or on a pooled ensemble statistic with a
+stated bar.  End to end, a network's fitted law and closed-form window are compared with the
+window found by simulating the detection test on its *measured* envelope
+(:func:`verify.claims.ensembles.window_test`), two-sided, with the v1 exponent as a rival.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 from scipy.stats import spearmanr
 
 import theory
 from theory import spectra
 
-from .. import detection as det_mc
 from .. import recurrences as rec
+from ..parallel import map_cells
 from ..recurrences import diagnostics as diag
 from ..recurrences.fit import fit_envelope
-from .base import CheckResult, claim, fmt, z_threshold
+from .base import CheckResult, claim, fmt
+from .ensembles import P0, cell_seeds, describe_fraction, fraction_test, window_test
 
-__all__ = ["check_c6", "check_c7", "check_c8", "check_c9", "end_to_end"]
+__all__ = ["check_c6", "check_c7", "check_c8", "check_c9"]
 
 ALPHA = 1.5
-E2E_N = 10_000
-
-
-def end_to_end(lags, log_f, law, *, n, trials, seed, z, alpha=ALPHA):
-    """Fitted-law window against the simulated test on the measured envelope.
-
-    Returns the window of the fitted law, the window of the measured envelope itself
-    (largest lag with ``f >= theta_N``), and the simulated powers (with their exact
-    predictions from the measured envelope) at the fitted window and one lag beyond.
-    """
-    det = theory.Detection(alpha)
-    h_fit = theory.learnability_window(law, alpha)(n)
-    f = np.exp(np.asarray(log_f, dtype=float))
-    theta = det.theta(n)
-    ok = np.flatnonzero(f >= theta)
-    h_meas = int(lags[ok.max()]) if ok.size else 0
-    means = {lag: f[lag] for lag in (h_fit, h_fit + 1) if lag <= lags[-1]}
-    powers = det_mc.powers_at(det, means, n, trials=trials, seed=seed, z=z)
-    consistent = all(abs(p.z_score) <= z for p in powers.values()) and len(powers) == 2
-    return {
-        "h_fit": h_fit,
-        "h_measured": h_meas,
-        "powers": powers,
-        "consistent": consistent,
-        "fit_within_one_lag": abs(h_fit - h_meas) <= max(1, round(0.05 * h_meas)),
-    }
+#: Per-network false-alarm level of the end-to-end window test and of C9's noise test.  A
+#: family fails only when the share of consistent networks is shown to be below ``P0``, so
+#: this level need not be Bonferroni-small (at 0.01 the expected share is >= 0.99).
+CELL_LEVEL = 0.01
+#: Simulated experiments per scanned lag in the end-to-end window test (shortcut draws).
+E2E_TRIALS = 2000
 
 
 def _finite_list(values):
@@ -55,279 +41,476 @@ def _finite_list(values):
     return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float)]
 
 
-def _e2e_row(label, e, law):
-    pw = e["powers"]
-    cells = {lag: f"{p.power:.3f} ({p.predicted:.3f})" for lag, p in pw.items()}
-    return {
-        "network": label,
-        "fitted law": repr(law),
-        "H_N fitted law": e["h_fit"],
-        "H_N measured envelope": e["h_measured"],
-        "power at H (exact)": cells.get(e["h_fit"], "-"),
-        "power at H+1 (exact)": cells.get(e["h_fit"] + 1, "-"),
-        "consistent": e["consistent"] and e["fit_within_one_lag"],
-    }
+def _window_summary(w: dict) -> dict:
+    """The picklable, table-ready part of a :func:`window_test` result."""
+    keep = ("h_fit", "h_v1", "h_sim", "accept", "misfit", "consistent", "v1_rejected",
+            "theta_resolution", "lag_resolution")  # fmt: skip
+    return {k: w[k] for k in keep}
+
+
+def _resolution_of_windows(ws) -> dict:
+    """Median resolution of the end-to-end tests of a family."""
+    below = np.median([w["theta_resolution"]["below"] for w in ws])
+    above = np.median([w["theta_resolution"]["above"] for w in ws])
+    lags = np.median([w["lag_resolution"] for w in ws])
+    return {"theta_N relative error (below, above; median network)": f"{below:.2g}, {above:.2g}",
+            "H_N offset (lags; median network)": float(lags)}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- C6
+
+#: C6's family: equal mean retention 0.9, a point mass (narrow) against Beta(9, 1) (broad).
+C6_NARROW, C6_BROAD = (0.9,), (9.0, 1.0)
+#: Accuracy bar for the tail's log-log slope against SymPy's envelope over the same lags:
+#: the finite-unit error of the slope at 512 units is ~0.05 (bootstrap over units, on the
+#: page), so the bar is ~3 of them; a wrong Mellin transform (b -> b + 1) moves it by ~0.9.
+C6_SLOPE_BAR = 0.15
+C6_N_VALUES = (1e3, 1e5, 1e7)
+C6_N_E2E = 1e6
+
+
+def _c6_cell(cell: dict) -> dict:
+    """One draw of the C6 family: a narrow and a broad spectrum network, measured."""
+    seed, hidden, max_lag = cell["seed"], cell["hidden"], cell["max_lag"]
+    out = {}
+    for j, (label, spec) in enumerate((("narrow", spectra.Homogeneous(*C6_NARROW)),
+                                        ("broad", spectra.BetaRetention(*C6_BROAD)))):  # fmt: skip
+        net = diag.spectrum_network(spec, hidden, seed=seed + j)
+        x = rec.random_inputs(1, max_lag + 1, net.inputs, seed=seed + 10 + j)
+        res = rec.measure_envelope(net, x, max_lag, order="first", lr=1.0 / hidden)
+        lags = res.lags
+        start = max_lag // 8
+        tail = diag.tail_regime(lags, res.log_f, start)
+        ref_tail = diag.tail_regime(lags, spec.log_envelope(lags), start)
+        # finite-unit error of the tail slope: bootstrap over the units
+        rng = np.random.default_rng(seed + 20 + j)
+        units = np.exp(res.log_unit - res.log_unit[0])
+        boot = [diag.tail_regime(lags, np.log(units[:, rng.integers(0, hidden, hidden)]
+                                             .mean(axis=1)), start)["loglog_slope"]
+                for _ in range(60)]  # fmt: skip
+        measured = res.f / res.f[0]
+        pred = np.asarray(spec.envelope(lags), dtype=float)
+        second = np.asarray(spec.envelope(2 * lags), dtype=float)
+        se = np.sqrt(np.maximum(second - pred**2, 0.0) / hidden)
+        pointwise = bool(np.all(np.abs(measured - pred) <= 5.0 * se + 1e-3 * pred))
+        fit = fit_envelope(res)
+        win = theory.learnability_window(fit.best, ALPHA)
+        e2e = window_test(lags, res.log_f, fit.best, C6_N_E2E, alpha=ALPHA, trials=cell["trials"],
+                          seed=seed + 30 + j, level=CELL_LEVEL, window=win)  # fmt: skip
+        out[label] = dict(
+            regime=tail["regime"], slope=tail["loglog_slope"], semilog=tail["semilog_slope"],
+            ref_slope=ref_tail["loglog_slope"], ref_semilog=ref_tail["semilog_slope"],
+            slope_se=float(np.std(boot, ddof=1)), pointwise=pointwise, law=repr(fit.best),
+            law_name=fit.best_name, windows=[int(win(n)) for n in C6_N_VALUES],
+            e2e=_window_summary(e2e),
+            fig={"lags": lags.tolist(), "measured": measured.tolist(), "reference": pred.tolist()},
+        )  # fmt: skip
+    n, b = out["narrow"], out["broad"]
+    out["regime_ok"] = n["regime"] == "exponential" and b["regime"] == "power"
+    narrow_ok = abs(n["semilog"] - n["ref_semilog"]) <= 0.01 * abs(n["ref_semilog"])
+    out["slope_ok"] = abs(b["slope"] - b["ref_slope"]) <= C6_SLOPE_BAR and narrow_ok
+    out["pointwise_ok"] = n["pointwise"] and b["pointwise"]
+    out["broad_wins"] = b["windows"][-1] > n["windows"][-1]
+    out["e2e_ok"] = n["e2e"]["consistent"] and b["e2e"]["consistent"]
+    out["v1_rejected"] = n["e2e"]["v1_rejected"] and b["e2e"]["v1_rejected"]
+    return out
 
 
 @claim("C6", "Broader gate spectra: power-law envelopes and larger windows")
 def check_c6(profile, seed, false_alarm):
-    """DiagGate networks realise each spectrum's SymPy envelope; broad beats narrow."""
-    hidden, max_lag = 32 * profile.net_hidden, 150
-    specs = {
-        "homogeneous r0=0.9": spectra.Homogeneous(0.9),
-        "Beta(9, 1)": spectra.BetaRetention(9.0, 1.0),
-        "Uniform(0.8, 1)": spectra.UniformRetention(0.8),
-        "LogUniform(2, 200)": spectra.LogUniformTimescales(2.0, 200.0),
-    }
-    z = z_threshold(false_alarm, 2 * 2 + len(specs))
-    rows, ok = [], True
-    for i, (label, sp_) in enumerate(specs.items()):
-        r = diag.spectrum_envelope_check(sp_, hidden=hidden, max_lag=max_lag, seed=seed % 2**31 + i)
-        ok &= r["passed"]
-        rows.append({"network": label, "max |z| vs SymPy envelope": fmt(r["max_abs_z"], 3),
-                     "max rel. error": fmt(r["max_rel_error"], 3),
-                     "passed": r["passed"]})  # fmt: skip
+    """Narrow against broad spectrum networks: tail regime, SymPy exponent, windows, end to end."""
+    hidden, max_lag, n = 16 * profile.net_hidden, 200, profile.net_cells
+    cells = [{"seed": s % 2**31, "hidden": hidden, "max_lag": max_lag, "trials": E2E_TRIALS}
+             for s in cell_seeds(seed, n, 6)]  # fmt: skip
+    res = map_cells(_c6_cell, cells, label="C6")
+    keys = {"regime_ok": "tail regime: narrow exponential, broad power law",
+            "slope_ok": f"tail slope within {C6_SLOPE_BAR} of SymPy's (broad), 1 % (narrow)",
+            "pointwise_ok": "envelope within 5 finite-unit SE + 1e-3 of SymPy's at every lag",
+            "broad_wins": f"broad window > narrow at N = {C6_N_VALUES[-1]:g}",
+            "e2e_ok": f"closed-form window consistent with simulated detection (N = {C6_N_E2E:g})",
+            "v1_rejected": "v1 window rejected by the same simulation"}  # fmt: skip
+    level = false_alarm / len(keys)
+    tests = {k: fraction_test([r[k] for r in res], level) for k in keys}
+    ok = all(t["holds"] for t in tests.values())
+    b_asym = spectra.BetaRetention(*C6_BROAD)
+    lim = float(np.polyfit(np.log([1e4, 2e4]), b_asym.log_envelope(np.array([1e4, 2e4])), 1)[0])
+    rows = [{"property (per draw)": d, "share": describe_fraction(tests[k]),
+             "passes (share CI reaches 0.9)": tests[k]["holds"]}
+            for k, d in keys.items()]  # fmt: skip
+    for i, r in enumerate(res[:4]):
+        for lab in ("narrow", "broad"):
+            e = r[lab]
+            rows.append({"property (per draw)": f"draw {i} {lab}: {e['law']}",
+                         "share": f"regime {e['regime']}, tail slope {e['slope']:.3f} ± "
+                         f"{e['slope_se']:.3f} (SymPy {e['ref_slope']:.3f}); H_N "
+                         f"{e['windows']}; H_sim {e['e2e']['h_sim']} in {e['e2e']['accept']}, "
+                         f"v1 H_N {e['e2e']['h_v1']}",
+                         "passes (share CI reaches 0.9)": ""})  # fmt: skip
+    wn = np.median([r["narrow"]["windows"] for r in res], axis=0).astype(int)
+    wb = np.median([r["broad"]["windows"] for r in res], axis=0).astype(int)
+    slopes = [r["broad"]["slope"] for r in res]
+    # control: the broad network checked against a different spectrum of the same mean
     neg = diag.spectrum_envelope_check(
-        specs["Beta(9, 1)"], reference=specs["Uniform(0.8, 1)"], hidden=hidden, max_lag=max_lag,
-        seed=seed % 2**31,
+        spectra.BetaRetention(*C6_BROAD), reference=spectra.UniformRetention(0.8), hidden=hidden,
+        max_lag=150, seed=seed % 2**31,
     )  # fmt: skip
-    win = diag.broad_spectrum_windows(
-        specs["homogeneous r0=0.9"], specs["Beta(9, 1)"], hidden=hidden, max_lag=max_lag,
-        seed=seed % 2**31,
-    )  # fmt: skip
-    ok &= win["passed"]
-    figs, e2e_rows = {}, []
-    for j, label in enumerate(("homogeneous r0=0.9", "Beta(9, 1)")):
-        net = diag.spectrum_network(specs[label], hidden, seed=seed % 2**31 + 10 + j)
-        x = rec.random_inputs(2, max_lag + 1, net.inputs, seed=seed % 2**31 + 20 + j)
-        res = rec.measure_envelope(net, x, max_lag, order="first", lr=1.0 / hidden)
-        law = fit_envelope(res).best
-        e = end_to_end(res.lags, res.log_f, law, n=E2E_N, trials=profile.window_trials,
-                       seed=seed + j, z=z)  # fmt: skip
-        ok &= e["consistent"] and e["fit_within_one_lag"]
-        e2e_rows.append(_e2e_row(label, e, law))
-        figs[label] = {"lags": res.lags.tolist(), "measured": np.exp(res.log_f).tolist(),
-                       "reference": specs[label].envelope(res.lags).tolist()}  # fmt: skip
-    wn, wb = win["windows_narrow"], win["windows_broad"]
-    rows += e2e_rows
     return CheckResult(
         "C6", "", "pass" if ok and not neg["passed"] else "fail",
-        predicted="envelopes E[r^l] (SymPy); broad window > narrow at large N",
-        measured="H_N narrow " + ", ".join(map(str, wn.astype(int))) + " vs broad "
-        + ", ".join(map(str, wb.astype(int))) + f" at N = {[f'{v:g}' for v in win['n_values']]}",
-        tolerance="|z| <= 5 per lag (finite-unit Monte Carlo error) + 1e-3 relative; "
-        f"simulated powers within {z:.2f} SE",
+        predicted="narrow: exponential tail (semi-log slope ln 0.9); Beta(9,1): power-law tail, "
+        f"log-log slope -> -b = -1 (SymPy local slope at l = 1e4: {lim:.4f}); broad window "
+        "larger at large N",
+        measured=f"{n} draws: broad tail slope median {np.median(slopes):.3f} "
+        f"(range {min(slopes):.3f}..{max(slopes):.3f}); median H_N narrow "
+        f"{', '.join(map(str, wn))} vs broad {', '.join(map(str, wb))} at N = "
+        f"{[f'{v:g}' for v in C6_N_VALUES]}",
+        tolerance=f"each property in >= {P0:.0%} of draws unless the Clopper-Pearson upper bound "
+        f"(level {level:.1e}) falls below; per-draw end-to-end test at level {CELL_LEVEL}",
         rows=rows,
         negative_control={"description": "Beta(9,1) network checked against the Uniform(0.8,1) "
-                          "envelope (same mean retention)", "rejected": not neg["passed"]},
-        params={"hidden": hidden, "max_lag": max_lag, "alpha": ALPHA, "N_end_to_end": E2E_N,
-                "fitted laws": {k: repr(v) for k, v in win["laws"].items()}},
-        figures={"envelopes": figs},
+                          "envelope (same mean retention); v1 window rejected (row above)",
+                          "rejected": not neg["passed"]},
+        params={"hidden": hidden, "max_lag": max_lag, "draws": n, "alpha": ALPHA,
+                "tail lags": f">= {max_lag // 8}", "N_end_to_end": C6_N_E2E,
+                "e2e trials per lag": E2E_TRIALS, "cell seeds": [c["seed"] for c in cells]},
+        figures={"envelopes": {"homogeneous r0=0.9": res[0]["narrow"]["fig"],
+                               "Beta(9, 1)": res[0]["broad"]["fig"]}},
+        resolution={"tail slope (log-log)": C6_SLOPE_BAR,
+                    **_resolution_of_windows([r[k]["e2e"] for r in res
+                                              for k in ("narrow", "broad")])},
     )  # fmt: skip
 
 
-def _arch_nets(profile, seed):
-    h = profile.net_hidden // 2
+# ---------------------------------------------------------------------------------- C7
+
+ARCHS = ("ConstGate", "SharedGate", "DiagGate", "GRU", "LSTM")
+#: The paper's minimum per-run Spearman rho.
+RHO_BAR = 0.972
+#: Accuracy bar: the pooled RMS log error of the first order over that of the zeroth order
+#: must be <= 0.7, i.e. the first order removes at least half of the zeroth order's squared
+#: error.  The zeroth order itself scores 1; a correction with the wrong size scores more.
+C7_MARGIN = 0.7
+
+
+def _arch_net(arch, hidden, seed):
     chrono = rec.Chrono(t_max=50)
-    beta = spectra.BetaRetention(9.0, 1.0)
-    return {
-        "ConstGate": rec.ConstGate.init(h, 2, spectra.Homogeneous(0.95), seed=seed),
-        "SharedGate": rec.SharedGate.init(h, 2, spectra.Homogeneous(0.95), seed=seed),
-        "DiagGate": rec.DiagGate.init(h, 2, beta, seed=seed),
-        "GRU": rec.GRU.init(h, 2, chrono, seed=seed),
-        "LSTM": rec.LSTM.init(h, 2, chrono, seed=seed),
+    if arch == "ConstGate":
+        return rec.ConstGate.init(hidden, 2, spectra.Homogeneous(0.95), seed=seed)
+    if arch == "SharedGate":
+        return rec.SharedGate.init(hidden, 2, spectra.Homogeneous(0.95), seed=seed)
+    if arch == "DiagGate":
+        return rec.DiagGate.init(hidden, 2, spectra.BetaRetention(9.0, 1.0), seed=seed)
+    if arch == "GRU":
+        return rec.GRU.init(hidden, 2, chrono, seed=seed)
+    return rec.LSTM.init(hidden, 2, chrono, seed=seed)
+
+
+def _c7_cell(cell: dict) -> dict:
+    net = _arch_net(cell["arch"], cell["hidden"], cell["seed"])
+    x = rec.random_inputs(2, cell["steps"], 2, seed=cell["seed"] + 1)
+    r = diag.expansion_accuracy(net, x, cell["max_lag"])
+    keep = ("sq_err_first", "sq_err_zeroth", "sq_err_scaled", "mean_unit_rho", "min_unit_rho",
+            "decay_first", "decay_exact", "conservative", "err_first", "err_zeroth")  # fmt: skip
+    out = {k: r[k] for k in keep}
+    out["fig"] = {
+        "lags": r["lags"].tolist(),
+        "log_f_first": r["log_f_first"].tolist(),
+        "log_f_exact": r["log_f_exact"].tolist(),
+        "mean_unit_rho": r["mean_unit_rho"],
     }
+    perm = np.random.default_rng(cell["seed"] + 7).permutation(r["log_f_first"].size)
+    out["rho_shuffled"] = float(spearmanr(r["log_f_first"][perm], r["log_f_exact"]).statistic)
+    return out
 
 
-#: Accuracy bar of the first order: max |log f_first - log f_exact| over lags.
-LOG_ERROR_BAR = 0.2
+def _pooled_ratio(sq_num, sq_den):
+    return float(np.sqrt(np.sum(sq_num) / np.sum(sq_den))) if np.sum(sq_den) > 0 else np.inf
 
 
 @claim("C7", "The first-order expansion keeps the ordering of the exact transport")
 def check_c7(profile, seed, false_alarm):
-    """Per-unit Spearman rho (first order vs exact) and conservativeness per architecture."""
-    s = seed % 2**31
-    x = rec.random_inputs(2, profile.net_steps, 2, seed=s + 1)
-    max_lag = profile.net_steps // 2
-    rows, rhos, ok, neg, fig = [], [], True, True, {}
-    for name, net in _arch_nets(profile, s).items():
-        r = diag.first_order_fidelity(net, x, max_lag)
-        fig[name] = {"lags": np.asarray(r["lags"]).tolist(),
-                     "log_f_first": np.asarray(r["log_f_first"]).tolist(),
-                     "log_f_exact": np.asarray(r["log_f_exact"]).tolist(),
-                     "mean_unit_rho": r["mean_unit_rho"]}  # fmt: skip
-        bad = diag.first_order_fidelity(net, x, max_lag, correction_sign=-1.0)
-        rhos.append(r["mean_unit_rho"])
-        good = r["mean_unit_rho"] >= 0.972 and r["max_abs_log_error"] <= LOG_ERROR_BAR
-        ok &= good
-        # negative control of the rank criterion: the first-order envelope with its lags
-        # shuffled (seeded) must fall below the bar
-        perm = np.random.default_rng(s + 7).permutation(r["log_f_first"].size)
-        rho_shuffled = float(spearmanr(r["log_f_first"][perm], r["log_f_exact"]).statistic)
-        neg &= rho_shuffled < 0.972
-        rows.append({"architecture": name, "mean unit rho": fmt(r["mean_unit_rho"], 4),
-                     "min unit rho": fmt(r["min_unit_rho"], 4),
-                     "max |log error|": fmt(r["max_abs_log_error"], 3),
-                     "decay first / exact": f"{r['decay_first']:.4g} / {r['decay_exact']:.4g}",
-                     "conservative": r["conservative"],
-                     "sign-flipped |log error|": fmt(bad["max_abs_log_error"], 3),
-                     "shuffled-lag rho": fmt(rho_shuffled, 3)})  # fmt: skip
+    """Per architecture: accuracy against the zeroth order, ordering, conservativeness."""
+    hidden, steps = profile.net_hidden // 2, profile.net_steps // 2
+    max_lag, n = steps // 2, profile.net_cells
+    cells = [{"arch": a, "seed": s % 2**31, "hidden": hidden, "steps": steps, "max_lag": max_lag}
+             for i, a in enumerate(ARCHS) for s in cell_seeds(seed, n, 70 + i)]  # fmt: skip
+    res = map_cells(_c7_cell, cells, label="C7")
+    by = {a: [r for c, r in zip(cells, res, strict=True) if c["arch"] == a] for a in ARCHS}
+    level = false_alarm / 2  # the ordering share; the conservative clause's t tests
+    rho_test = fraction_test([r["mean_unit_rho"] >= RHO_BAR for r in res], level)
+    rng = np.random.default_rng(seed % 2**31)
+    rows, fig, main_ok, cons_all, neg_ok, res_lo, res_hi = (
+        [],
+        {},
+        rho_test["holds"],
+        [],
+        True,
+        [],
+        [],
+    )
+    scales = diag.CORRECTION_SCALES
+    for a, rs in by.items():
+        sq0 = np.array([r["sq_err_zeroth"] for r in rs])
+        sq1 = np.array([r["sq_err_first"] for r in rs])
+        sqk = np.array([r["sq_err_scaled"] for r in rs])  # (n, scales)
+        ratio = _pooled_ratio(sq1, sq0)
+        idx = rng.integers(0, len(rs), (1000, len(rs)))
+        boot = np.sqrt(sq1[idx].sum(1) / np.maximum(sq0[idx].sum(1), 1e-300))
+        # resolution: multiples k of the correction whose pooled ratio exceeds the bar in
+        # >= 90 % of bootstrap ensembles
+        fail_p = [np.mean(np.sqrt(sqk[idx, j].sum(1) / np.maximum(sq0[idx].sum(1), 1e-300))
+                          > C7_MARGIN) for j in range(len(scales))]  # fmt: skip
+        lo = max((k for k, p in zip(scales, fail_p, strict=True) if k < 1 and p >= 0.9),
+                 default=None)  # fmt: skip
+        hi = min((k for k, p in zip(scales, fail_p, strict=True) if k > 1 and p >= 0.9),
+                 default=None)  # fmt: skip
+        res_lo.append(lo)
+        res_hi.append(hi)
+        acc_ok = ratio <= C7_MARGIN
+        x3 = _pooled_ratio(sqk[:, list(scales).index(3.0)], sq0)
+        neg_ok &= x3 > C7_MARGIN and all(r["rho_shuffled"] < RHO_BAR for r in rs)
+        rel = np.array([(r["decay_first"] - r["decay_exact"]) / abs(r["decay_exact"]) for r in rs])
+        t_up = rel.mean() + stats.t.ppf(1 - level / len(ARCHS), len(rel) - 1) * rel.std(ddof=1) \
+            / np.sqrt(len(rel))  # fmt: skip
+        cons = bool(t_up >= 0.0)  # not shown to decay slower than exact
+        cons_all.append(cons)
+        main_ok &= acc_ok
+        rhos = [r["mean_unit_rho"] for r in rs]
+        rows.append({
+            "architecture": a, "networks": len(rs),
+            "RMS log error first / zeroth (pooled)": f"{ratio:.3f} "
+            f"(bootstrap 90 % {np.quantile(boot, 0.05):.2f}-{np.quantile(boot, 0.95):.2f})",
+            f"accurate (<= {C7_MARGIN})": acc_ok, "ratio at correction x3": fmt(x3, 3),
+            "mean / min unit rho": f"{np.mean(rhos):.4f} / {np.min(rhos):.4f}",
+            "share with rho >= 0.972": f"{np.mean([v >= RHO_BAR for v in rhos]):.2f}",
+            "decay (first - exact) / exact": f"{rel.mean():+.4f} (upper bound {t_up:+.4f})",
+            "conservative share": f"{np.mean([r['conservative'] for r in rs]):.2f}",
+            "conservative": cons,
+        })  # fmt: skip
+        fig[a] = rs[0]["fig"]
+    all_rho = [r["mean_unit_rho"] for r in res]
+    n_cons = sum(cons_all)
+    verdict = "fail" if not (main_ok and neg_ok) else ("pass" if all(cons_all) else "partial")
+    lo_s = [v for v in res_lo if v is not None]
+    hi_s = [v for v in res_hi if v is not None]
     return CheckResult(
-        "C7", "", "pass" if ok and neg else "fail",
-        predicted="mean rho >= 0.972 (paper: mean 0.998, min 0.972); first order decays faster",
-        measured=f"mean unit rho {np.mean(rhos):.4f}, min over architectures {np.min(rhos):.4f}; "
-        f"first order decays faster (conservative) in {sum(bool(w['conservative']) for w in rows)}"
-        f"/{len(rows)} architectures",
-        tolerance=f"mean per-unit rho >= 0.972 and max |log error| <= {LOG_ERROR_BAR} "
-        "(deterministic accuracy bar; no sampling)",
+        "C7", "", verdict,
+        predicted=f"first order closer to the exact transport than the zeroth order (pooled RMS "
+        f"log-error ratio <= {C7_MARGIN}); unit rho >= 0.972 in >= {P0:.0%} of networks "
+        "(paper: mean 0.998, min 0.972); first order decays faster (conservative)",
+        measured=f"{len(res)} networks: mean unit rho {np.mean(all_rho):.4f}, min "
+        f"{np.min(all_rho):.4f}, share >= 0.972 {describe_fraction(rho_test)}; error ratio "
+        + ", ".join(f"{r['architecture']} {r['RMS log error first / zeroth (pooled)'].split()[0]}"
+                    for r in rows)
+        + f"; conservative in {n_cons}/{len(ARCHS)} architectures",
+        tolerance=f"accuracy bar {C7_MARGIN} on the pooled ratio per architecture (stated "
+        f"before looking); rho share: Clopper-Pearson upper bound >= {P0} at level "
+        f"{level:.1e}; conservative unless a one-sided t bound shows slower decay",
         rows=rows,
-        negative_control={"description": "first-order envelope with its lags shuffled: its "
-                          "rho must fall below 0.972 in every architecture", "rejected": bool(neg)},
-        params={"steps": profile.net_steps, "max_lag": max_lag, "hidden": profile.net_hidden // 2},
+        negative_control={"description": "the correction x3 must exceed the accuracy bar and the "
+                          "first-order envelope with its lags shuffled must fall below rho 0.972, "
+                          "in every architecture", "rejected": bool(neg_ok)},
+        params={"steps": steps, "max_lag": max_lag, "hidden": hidden, "networks per arch": n},
         notes=["The envelope-level rho is 1 for any two monotone envelopes, so the per-unit "
-               "rho and the log error are what the verdict uses; 'conservative' is reported "
-               "but not required.",
-               "Flipping the sign of the first-order correction changes the log error only "
-               "modestly (column 'sign-flipped'): at these sizes most of the first order's "
-               "error is of higher order, so the rank diagnostic of the paper is a weak test "
-               "of the expansion."],
+               "rho is the ordering statistic; the accuracy against the zeroth order is what "
+               "tests the expansion itself.",
+               f"The conservative clause has its own verdict per architecture (column "
+               f"'conservative'); the claim is 'partial' when the rest holds but it fails in "
+               f"some architecture: here {n_cons}/{len(ARCHS)}."],
         figures={"transport": fig},
+        resolution={"correction multiple resolved (below, above 1)":
+                    f"{max(lo_s) if lo_s else 'none'}, {min(hi_s) if hi_s else 'none'}"},
     )  # fmt: skip
 
 
-@claim("C8", "Stability is not learnability: stable networks, windows 10x apart")
+# ---------------------------------------------------------------------------------- C8
+
+#: C8's family: ConstGate networks whose Jacobians share one norm bound, with retentions
+#: from time constants log-uniform on [C8_TAU].
+C8_BOUND, C8_TAU, C8_N = 0.99, (1.5, 60.0), 1e6
+#: The claim's own bar: windows of equally stable networks differ by >= 10x.
+C8_RATIO = 10.0
+
+
+def _c8_cell(cell: dict) -> dict:
+    rng = np.random.default_rng(cell["seed"])
+    tau = float(np.exp(rng.uniform(*np.log(C8_TAU))))
+    r = float(np.exp(-1.0 / tau))
+    hidden, steps = cell["hidden"], cell["steps"]
+    net = diag.equal_bound_constgate(hidden, 2, r, C8_BOUND, seed=cell["seed"] + 1)
+    x = rec.random_inputs(2, steps, 2, seed=cell["seed"] + 2)
+    norm = diag.max_jacobian_norm(net, x)
+    res = rec.measure_envelope(net, x, cell["max_lag"], order="exact", lr=1.0 / hidden)
+    law = fit_envelope(res).best
+    e2e = window_test(res.lags, res.log_f, law, C8_N, alpha=ALPHA, trials=cell["trials"],
+                      seed=cell["seed"] + 3, level=CELL_LEVEL)  # fmt: skip
+    return dict(retention=r, norm=norm, law=repr(law), e2e=_window_summary(e2e),
+                fig={"lags": res.lags.tolist(), "measured": np.exp(res.log_f).tolist(),
+                     "fitted": _finite_list(law(res.lags)), "norm": norm,
+                     "window": int(e2e["h_sim"])})  # fmt: skip
+
+
+@claim("C8", "Stability is not learnability: equally stable networks, windows 10x apart")
 def check_c8(profile, seed, false_alarm):
-    """Two ConstGate networks with Jacobian norms < 1 whose windows differ >= 10x."""
-    z = z_threshold(false_alarm, 4)
-    r = diag.stability_vs_learnability()
-    same = diag.stability_vs_learnability(retentions=(0.98, 0.98))
-    rows, ok, fig = [], r["passed"], {}
-    for k, (ret, law) in enumerate(zip((0.5, 0.98), r["laws"], strict=True)):
-        spec = spectra.Homogeneous(ret)
-        net = rec.ConstGate.init(16, 2, spec, seed=k, recurrent_scale=0.1)
-        x = rec.random_inputs(2, 400, 2, seed=k + 100)
-        res = rec.measure_envelope(net, x, 300, order="exact", lr=1.0 / 16)
-        e = end_to_end(res.lags, res.log_f, law, n=E2E_N, trials=profile.window_trials,
-                       seed=seed + k, z=z)  # fmt: skip
-        ok &= e["consistent"] and e["fit_within_one_lag"]
-        row = _e2e_row(f"ConstGate r={ret}", e, law)
-        row["max Jacobian norm"] = fmt(float(r["norms"][k]), 4)
-        row["H_N at 1e6"] = int(r["windows"][k])
-        rows.append(row)
-        fig[f"ConstGate r={ret}"] = {
-            "lags": res.lags.tolist(), "measured": np.exp(res.log_f).tolist(),
-            "fitted": _finite_list(law(res.lags)),
-            "norm": float(r["norms"][k]), "window": int(r["windows"][k]),
-        }  # fmt: skip
+    """A family with one Jacobian-norm bound: its simulated windows spread >= 10x."""
+    hidden, n = profile.net_hidden // 2, max(profile.net_cells, 8)
+    steps, max_lag = 400, 300
+    cells = [{"seed": s % 2**31, "hidden": hidden, "steps": steps, "max_lag": max_lag,
+              "trials": E2E_TRIALS} for s in cell_seeds(seed, n, 8)]  # fmt: skip
+    res = map_cells(_c8_cell, cells, label="C8")
+    level = false_alarm / 3
+    norms = np.array([r["norm"] for r in res])
+    h_sim = np.array([max(r["e2e"]["h_sim"], 0) for r in res])
+    stable_ok = bool(np.all(norms <= C8_BOUND + 1e-12))
+    e2e = fraction_test([r["e2e"]["consistent"] for r in res], level)
+    v1 = fraction_test([r["e2e"]["v1_rejected"] for r in res], level)
+    # spread of the family's windows: the largest over the smallest simulated window
+    # (0 counted as 1 lag), measured, not chosen
+    spread = float(h_sim.max() / max(h_sim.min(), 1))
+    rho_norm = float(spearmanr(norms, h_sim).statistic) if np.ptp(h_sim) else float("nan")
+    ok = stable_ok and e2e["holds"] and spread >= C8_RATIO
+    order = np.argsort(h_sim)
+    rows = [{"network": f"r = {res[i]['retention']:.3f}", "max ||J||": fmt(res[i]["norm"], 4),
+             "fitted law": res[i]["law"], "H_N closed form": res[i]["e2e"]["h_fit"],
+             "H_N simulated (acceptance)": f"{res[i]['e2e']['h_sim']} {res[i]['e2e']['accept']}",
+             "H_N v1": res[i]["e2e"]["h_v1"], "consistent": res[i]["e2e"]["consistent"]}
+            for i in order]  # fmt: skip
+    lo_i, hi_i = int(order[0]), int(order[-1])
+    fig = {f"ConstGate r={res[i]['retention']:.3f}": res[i]["fig"] for i in (lo_i, hi_i)}
     return CheckResult(
-        "C8", "", "pass" if ok and not same["passed"] else "fail",
-        predicted="both norms < 1, window ratio >= 10",
-        measured=f"norms {np.round(r['norms'], 3).tolist()}, windows {r['windows'].tolist()}, "
-        f"ratio {r['ratio']:.3g}",
-        tolerance="norm < 1 and ratio >= 10 (the claim's own bar); end-to-end powers within "
-        f"{z:.2f} SE",
+        "C8", "", "pass" if ok and v1["holds"] else "fail",
+        predicted=f"networks with one Jacobian-norm bound ({C8_BOUND}) have windows >= "
+        f"{C8_RATIO:g}x apart; each closed-form window agrees with simulated detection",
+        measured=f"{n} networks, max ||J|| {norms.min():.3f}-{norms.max():.3f}; simulated H_N "
+        f"{h_sim.min()}-{h_sim.max()} (spread {spread:.3g}x; Spearman with ||J|| "
+        f"{rho_norm:.2f}); consistent {describe_fraction(e2e)}",
+        tolerance=f"all norms <= {C8_BOUND}; spread >= {C8_RATIO:g} (the claim's bar); "
+        f"consistent share: Clopper-Pearson upper bound >= {P0} at level {level:.1e}, "
+        f"per-network window test at level {CELL_LEVEL}",
         rows=rows,
-        negative_control={"description": "two networks with the same retention (0.98)",
-                          "rejected": not same["passed"]},
-        params={"retentions": [0.5, 0.98], "N": 1e6, "alpha": ALPHA},
-        figures={"stable_windows": {"N": 1e6, "theta": theory.Detection(ALPHA).theta(1e6),
+        negative_control={"description": "the v1 exponent (N ~ f^-alpha): its closed-form window "
+                          "must be rejected by the same simulations",
+                          "rejected": bool(v1["holds"]), "detail": describe_fraction(v1)},
+        params={"family": f"ConstGate, H = {hidden}, tau ~ LogUniform{C8_TAU}, ||W_h|| set so "
+                f"that r + (1 - r) ||W_h|| = {C8_BOUND}", "N": C8_N, "alpha": ALPHA,
+                "steps": steps, "max_lag": max_lag, "e2e trials per lag": E2E_TRIALS},
+        figures={"stable_windows": {"N": C8_N, "theta": theory.Detection(ALPHA).theta(C8_N),
                                     "networks": fig}},
+        resolution=_resolution_of_windows([r["e2e"] for r in res]),
     )  # fmt: skip
 
 
-#: Sample size at which C9 compares the optimizers' windows.
+# ---------------------------------------------------------------------------------- C9
+
 C9_N = 1e6
+C9_BATCH = 8
 
 
-def _optimizer_detection(r, profile, seed, false_alarm):
-    """Simulate the test at the edge of the larger measured window, under both envelopes.
+def _jackknife_tail(log_seq, start):
+    """Tail shape ``mean_{l >= start} log(f(l) / f(0))`` of the batch and its jackknife SE."""
+    f = np.exp(log_seq - log_seq.max())
+    B = f.shape[0]
 
-    The window of each normalised measured envelope is its largest lag with ``f >= theta_N``.
-    At the edge lag of the larger one, the optimizer with the larger window must detect
-    more often than the other (one-sided two-proportion z test), and each simulated power
-    must agree with its exact prediction.  Trials are drawn through the stability shortcut
-    (the mean of N draws in one draw; C2 cross-checks it against summing), so N = 1e6 is
-    affordable.
-    """
-    det = theory.Detection(ALPHA)
-    theta = det.theta(C9_N)
-    lags = np.asarray(r["lags"])
-    f = {k: np.exp(r[key] - r[key][0]) for k, key in (("SGD", "log_f_sgd"), ("Adam", "log_f_adam"))}
-    h = {k: int(lags[np.flatnonzero(v >= theta).max()]) if np.any(v >= theta) else 0
-         for k, v in f.items()}  # fmt: skip
-    z = z_threshold(false_alarm, 3)  # two consistency tests and the difference test
-    big, small = sorted(h, key=h.get, reverse=True)
-    lag = h[big]
-    trials = 20 * profile.window_trials
-    seeds = np.random.SeedSequence([seed, 9]).generate_state(2)
-    pw = {k: det_mc.simulate_power(det, float(f[k][lag]), int(C9_N), trials=trials,
-                                   seed=int(sd), z=z, method="shortcut")
-          for k, sd in zip((big, small), seeds, strict=True)}  # fmt: skip
-    pooled = (pw[big].hits + pw[small].hits) / (2 * trials)
-    se = np.sqrt(max(pooled * (1 - pooled), 1e-12) * 2 / trials)
-    z_diff = (pw[big].power - pw[small].power) / se
-    consistent = all(abs(p.z_score) <= z for p in pw.values())
-    return {"windows": h, "lag": lag, "powers": pw, "z_diff": float(z_diff), "z": z,
-            "passed": bool(h[big] != h[small] and z_diff > z and consistent)}  # fmt: skip
+    def stat(ff):
+        m = ff.mean(axis=0)
+        return float(np.mean(np.log(m[start:] / m[0])))
+
+    full = stat(f)
+    loo = np.array([stat(np.delete(f, b, axis=0)) for b in range(B)])
+    return full, float(np.sqrt((B - 1) / B * np.sum((loo - loo.mean()) ** 2)))
+
+
+def _c9_cell(cell: dict) -> dict:
+    s, hidden, steps = cell["seed"], cell["hidden"], cell["steps"]
+    max_lag = steps // 2
+    net = rec.GRU.init(hidden, 2, rec.Chrono(t_max=50), seed=s)
+    xa = rec.random_inputs(C9_BATCH, steps, 2, seed=s + 1)
+    xb = rec.random_inputs(C9_BATCH, steps, 2, seed=s + 2)
+    per_unit = np.exp(np.random.default_rng(s + 3).normal(0.0, 3.0, size=hidden)) * 1e-6
+    v_hat = np.tile(per_unit, 3)[:, None] * np.ones((1, hidden))
+    sgd_a = diag.sequence_log_envelopes(net, xa, max_lag, lr=1e-3)
+    adam_b = diag.sequence_log_envelopes(net, xb, max_lag, "first", "adam", 1e-3, v_hat)
+    flat_b = diag.sequence_log_envelopes(net, xb, max_lag, "first", "adam", 1e-3,
+                                         np.full_like(v_hat, 1e-6))  # fmt: skip
+    start = max_lag // 2
+    t0, se0 = _jackknife_tail(sgd_a, start)
+    t1, se1 = _jackknife_tail(adam_b, start)
+    t2, se2 = _jackknife_tail(flat_b, start)
+    crit = float(stats.t.ppf(1 - CELL_LEVEL / 2, C9_BATCH - 1))
+    z_adam = (t1 - t0) / np.hypot(se0, se1)
+    z_flat = (t2 - t0) / np.hypot(se0, se2)
+    lags = np.arange(max_lag + 1)
+    out = {"change": t1 - t0, "control_change": t2 - t0, "z_adam": float(z_adam),
+           "z_flat": float(z_flat), "crit": crit, "se": float(np.hypot(se0, se1))}  # fmt: skip
+    for label, seq in (("SGD", sgd_a), ("Adam", adam_b)):
+        lf = np.log(np.mean(np.exp(seq - seq.max()), axis=0))
+        lf -= lf[0]
+        law = fit_envelope(lf, lags, log=True).best
+        w = window_test(lags, lf, law, C9_N, alpha=ALPHA, trials=cell["trials"], seed=s + 4,
+                        level=CELL_LEVEL)  # fmt: skip
+        out[label] = {
+            "law": repr(law),
+            "e2e": _window_summary(w),
+            "fig": {
+                "measured": np.exp(lf).tolist(),
+                "fitted": _finite_list(law(lags)),
+                "window": int(w["h_sim"]),
+            },
+        }
+    out["lags"] = lags.tolist()
+    lf = np.log(np.mean(np.exp(flat_b - flat_b.max()), axis=0))
+    out["control_fig"] = np.exp(lf - lf[0]).tolist()
+    return out
 
 
 @claim("C9", "Adam-like per-unit rates reshape the envelope")
 def check_c9(profile, seed, false_alarm):
-    """Envelope shape (normalised at lag 0) under SGD and Adam rates for the same gates."""
-    s = seed % 2**31
-    net = rec.GRU.init(profile.net_hidden // 2, 2, rec.Chrono(t_max=50), seed=s)
-    x = rec.random_inputs(2, profile.net_steps, 2, seed=s + 1)
-    max_lag = profile.net_steps // 2
-    rng = np.random.default_rng(s + 2)
-    rows_v = 3 * net.hidden
-    # per-unit second moments (one value per unit, shared by its gate rows and columns)
-    per_unit = np.exp(rng.normal(0.0, 3.0, size=net.hidden)) * 1e-6
-    v_hat = np.tile(per_unit, rows_v // net.hidden)[:, None] * np.ones((1, net.hidden))
-    r = diag.optimizer_reshapes_envelope(net, x, max_lag, v_hat, lr=1e-3)
-    ctl = diag.optimizer_reshapes_envelope(net, x, max_lag, np.full_like(v_hat, 1e-6), lr=1e-3)
-    windows, fig = {}, {}
-    for label, log_f in (("SGD", r["log_f_sgd"]), ("Adam", r["log_f_adam"])):
-        lf = log_f - log_f[0]  # both normalised to f(0) = 1
-        law = fit_envelope(lf, r["lags"], log=True).best
-        windows[label] = (law, theory.learnability_window(law, ALPHA)(1e6))
-        fig[label] = {"measured": np.exp(lf).tolist(),
-                      "fitted": _finite_list(law(r["lags"])),
-                      "window": int(windows[label][1])}  # fmt: skip
-    control = ctl["log_f_adam"] - ctl["log_f_adam"][0]
-    change = r["max_abs_log_shape_change"]
-    e2e = _optimizer_detection(r, profile, seed, false_alarm)
-    ctl_e2e = _optimizer_detection(ctl, profile, seed, false_alarm)
-    ok = change > 0.1 and windows["SGD"][1] != windows["Adam"][1] and e2e["passed"]
+    """Envelope shape under SGD and Adam-like rates, against the shape's sampling noise."""
+    hidden, steps, n = profile.net_hidden // 2, profile.net_steps, profile.net_cells
+    cells = [{"seed": s % 2**31, "hidden": hidden, "steps": steps, "trials": E2E_TRIALS}
+             for s in cell_seeds(seed, n, 9)]  # fmt: skip
+    res = map_cells(_c9_cell, cells, label="C9")
+    level = false_alarm / 3
+    reshaped = fraction_test([abs(r["z_adam"]) > r["crit"] for r in res], level)
+    control = fraction_test([abs(r["z_flat"]) <= r["crit"] for r in res], level)
+    e2e = fraction_test([r[k]["e2e"]["consistent"] for r in res for k in ("SGD", "Adam")], level)
+    ok = reshaped["holds"] and e2e["holds"]
+    crit = res[0]["crit"]
+    rows = [{"network": i, "tail shape change Adam - SGD (nats)": f"{r['change']:+.3f}",
+             "z (jackknife over sequences)": f"{r['z_adam']:+.1f}",
+             "control change (equal v)": f"{r['control_change']:+.4f} (z {r['z_flat']:+.2f})",
+             "H_N SGD / Adam (simulated)": f"{r['SGD']['e2e']['h_sim']} / "
+             f"{r['Adam']['e2e']['h_sim']}",
+             "closed form SGD / Adam": f"{r['SGD']['e2e']['h_fit']} / {r['Adam']['e2e']['h_fit']}"}
+            for i, r in enumerate(res)]  # fmt: skip
+    r0 = res[0]
+    differ = np.mean([r["SGD"]["e2e"]["h_sim"] != r["Adam"]["e2e"]["h_sim"] for r in res])
+    se_med = float(np.median([r["se"] for r in res]))
     return CheckResult(
-        "C9", "", "pass" if ok and ctl["max_abs_log_shape_change"] < 1e-9
-        and not ctl_e2e["passed"] else "fail",
-        predicted="shape of f changes under per-unit rates; H_N changes",
-        measured=f"max |log shape change| = {change:.3g}; H_N(1e6) SGD {windows['SGD'][1]} vs "
-        f"Adam {windows['Adam'][1]}; simulated power at lag {e2e['lag']}: "
-        + ", ".join(f"{k} {p.power:.3f}" for k, p in e2e["powers"].items())
-        + f" (z = {e2e['z_diff']:.1f})",
-        tolerance="shape change > 0.1 nats and different windows; at the edge of the larger "
-        f"measured window the larger-window optimizer detects more often (z > {e2e['z']:.2f}, "
-        f"one-sided) and both powers lie within {e2e['z']:.2f} SE of their exact predictions; "
-        "the control's change < 1e-9 (rounding)",
-        rows=[{"optimizer": k, "fitted law (f(0)=1)": repr(v[0]), "H_N at N=1e6": v[1],
-               "H_N measured envelope": e2e["windows"][k],
-               f"power at lag {e2e['lag']} (exact)":
-                   f"{e2e['powers'][k].power:.3f} ({e2e['powers'][k].predicted:.3f})"}
-              for k, v in windows.items()] + [{"optimizer": "Adam rate spread (max/min)",
-                                               "fitted law (f(0)=1)": fmt(r["rate_spread"], 3),
-                                               "H_N at N=1e6": ""}],
-        negative_control={"description": "uniform second moments (Adam = rescaled SGD): "
-                          "no shape change and no difference in simulated detection",
-                          "rejected": bool(ctl["max_abs_log_shape_change"] < 1e-9
-                                           and not ctl_e2e["passed"]),
-                          "detail": f"{ctl['max_abs_log_shape_change']:.2e}; windows "
-                          f"{ctl_e2e['windows']}, z = {ctl_e2e['z_diff']:.2f}"},
-        params={"hidden": net.hidden, "max_lag": max_lag,
-                "v_hat": "per unit lognormal(0, 3) * 1e-6",
-                "alpha": ALPHA, "N": C9_N,
-                "trials": e2e["powers"][next(iter(e2e["powers"]))].trials},
-        figures={"optimizers": {"lags": np.asarray(r["lags"]).tolist(), "N": 1e6,
-                                "theta": theory.Detection(ALPHA).theta(1e6), "envelopes": fig,
-                                "control": np.exp(control).tolist()}},
+        "C9", "", "pass" if ok and control["holds"] else "fail",
+        predicted="per-unit Adam rates change the envelope's shape beyond its sampling noise; "
+        "equal second moments do not",
+        measured=f"{n} networks: reshaped {describe_fraction(reshaped)} (median |z| "
+        f"{np.median([abs(r['z_adam']) for r in res]):.1f}); control within noise "
+        f"{describe_fraction(control)}; windows differ in {differ:.0%}; closed-form windows "
+        f"consistent with simulated detection {describe_fraction(e2e)}",
+        tolerance=f"per network: two-sided t test (|t| > {crit:.2f}, {C9_BATCH - 1} df, level "
+        f"{CELL_LEVEL}) of the tail shape, SGD on one input batch against Adam on an "
+        f"independent one; shares: Clopper-Pearson upper bound >= {P0} at level {level:.1e}",
+        rows=rows,
+        negative_control={"description": "Adam with equal second moments, on an independent "
+                          "batch: its shape must agree with SGD's within the measured noise "
+                          "(a real comparison: it differs from SGD by the sampling noise only)",
+                          "rejected": bool(control["holds"]),
+                          "detail": describe_fraction(control)},
+        params={"network": f"GRU, H = {hidden}, chrono t_max = 50", "steps": steps,
+                "batch": C9_BATCH, "v_hat": "per unit lognormal(0, 3) * 1e-6", "alpha": ALPHA,
+                "N": C9_N, "e2e trials per lag": E2E_TRIALS},
+        figures={"optimizers": {"lags": r0["lags"], "N": C9_N,
+                                "theta": theory.Detection(ALPHA).theta(C9_N),
+                                "envelopes": {k: r0[k]["fig"] for k in ("SGD", "Adam")},
+                                "control": r0["control_fig"]}},
+        resolution={"tail shape change (nats, median network)":
+                    round((crit + 1.2816) * se_med, 4),
+                    **_resolution_of_windows([r[k]["e2e"] for r in res
+                                              for k in ("SGD", "Adam")])},
     )  # fmt: skip

@@ -250,3 +250,129 @@ def optimizer_reshapes_envelope(net, x, max_lag, v_hat, lr=1.0, eps=1e-8,
         max_abs_log_shape_change=float(np.max(np.abs(shape))),
         rate_spread=float(rates.max() / rates.min()),
     )  # fmt: skip
+
+
+#: Multiples of the first-order correction scanned by :func:`expansion_accuracy`.
+CORRECTION_SCALES = (0.5, 0.75, 1.25, 1.5, 2.0, 3.0)
+
+
+def expansion_accuracy(net, x, max_lag, scales=CORRECTION_SCALES) -> dict:
+    """C7 on one network: the first order against the exact transport and the zeroth order.
+
+    The exact transport is computed once; the first-order envelope is recomputed with its
+    correction ``d / r`` multiplied by each of ``scales`` (1 is THEORY's Gamma) and the
+    zeroth order (the retention product, its own transport order) is added.  Errors are the
+    root mean square over lags ``>= 1`` of ``log f_order - log f_exact`` (both envelopes are
+    1 at lag 0 per unit rate).
+
+    Returns
+    -------
+    dict
+        ``lags``, ``log_f_exact``, ``log_f_first``, ``log_f_zeroth``, ``err_first``,
+        ``err_zeroth``, ``sq_err_scaled`` (sum of squared log errors per scale, array),
+        ``sq_err_zeroth``, ``scales``, ``mean_unit_rho``, ``min_unit_rho``,
+        ``decay_first``/``decay_exact`` (least-squares slope of ``-log f`` per lag over
+        lags >= 1) and ``conservative`` (first order decays at least as fast).
+    """
+    net = check_net(net)
+    x = net.check_inputs(x)
+    max_lag = check_lag(max_lag, x.shape[1])
+    rates = unit_rates(net, "sgd", 1.0)
+    traj = net.forward(x)
+    exact = envelope_of_trajectory(net, traj, max_lag, "exact", rates)
+    zeroth = envelope_of_trajectory(net, traj, max_lag, "zeroth", rates)
+    first = envelope_of_trajectory(net, traj, max_lag, "first", rates)
+    sel = exact.lags >= 1
+
+    def sq(env_log):
+        return float(np.sum((env_log[sel] - exact.log_f[sel]) ** 2))
+
+    scaled = np.array([sq(envelope_of_trajectory(net, traj, max_lag, "first", rates,
+                                                 correction_scale=float(k)).log_f)
+                       for k in scales])  # fmt: skip
+    unit_rho = np.array([_spearman(first.log_unit[:, q], exact.log_unit[:, q])
+                         for q in range(net.hidden)])  # fmt: skip
+    lags = exact.lags
+
+    def slope(y):
+        ok = sel & np.isfinite(y)
+        return float(-np.polyfit(lags[ok], y[ok], 1)[0])
+
+    d_first, d_exact = slope(first.log_f), slope(exact.log_f)
+    n = int(sel.sum())
+    return dict(
+        lags=lags, log_f_exact=exact.log_f, log_f_first=first.log_f, log_f_zeroth=zeroth.log_f,
+        err_first=float(np.sqrt(sq(first.log_f) / n)),
+        err_zeroth=float(np.sqrt(sq(zeroth.log_f) / n)), sq_err_first=sq(first.log_f),
+        sq_err_zeroth=sq(zeroth.log_f), sq_err_scaled=scaled, scales=np.asarray(scales),
+        mean_unit_rho=float(np.nanmean(unit_rho)), min_unit_rho=float(np.nanmin(unit_rho)),
+        decay_first=d_first, decay_exact=d_exact, conservative=bool(d_first >= d_exact),
+    )  # fmt: skip
+
+
+def tail_regime(lags, log_f, start) -> dict:
+    """Power law or exponential: which straight line fits the envelope's tail.
+
+    Over lags ``>= start`` fits ``log f = c - beta log l`` (power law) and
+    ``log f = c - l / tau`` (exponential) by least squares; both have two parameters, so
+    the smaller residual names the regime.
+
+    Returns
+    -------
+    dict
+        ``loglog_slope`` (``-beta``), ``semilog_slope`` (``-1/tau``), ``rss_power``,
+        ``rss_exponential``, ``regime`` (``"power"`` or ``"exponential"``).
+    """
+    lags = np.asarray(lags, dtype=float)
+    y = np.asarray(log_f, dtype=float)
+    ok = (lags >= max(1.0, float(start))) & np.isfinite(y)
+    if ok.sum() < 4:
+        raise ValueError(f"start must leave at least 4 finite lags >= 1, got {int(ok.sum())}")
+    ll, yl = lags[ok], y[ok]
+    p_pow = np.polyfit(np.log(ll), yl, 1)
+    p_exp = np.polyfit(ll, yl, 1)
+    rss_pow = float(np.sum((np.polyval(p_pow, np.log(ll)) - yl) ** 2))
+    rss_exp = float(np.sum((np.polyval(p_exp, ll) - yl) ** 2))
+    return dict(loglog_slope=float(p_pow[0]), semilog_slope=float(p_exp[0]),
+                rss_power=rss_pow, rss_exponential=rss_exp,
+                regime="power" if rss_pow < rss_exp else "exponential")  # fmt: skip
+
+
+def equal_bound_constgate(hidden, inputs, retention, bound, seed=0) -> ConstGate:
+    """A ConstGate whose Jacobians all have spectral norm <= ``bound``, whatever its retention.
+
+    ``J_t = r I + s diag(tanh'(a_t)) W_h`` with ``s = 1 - r``, so ``||J_t|| <= r + s ||W_h||``.
+    A Gaussian ``W_h`` is rescaled to spectral norm ``1 - (1 - bound) / s``, which makes that
+    bound equal to ``bound`` for every retention ``r < bound``.
+    """
+    r = check_in_range("retention", retention, 0.0, 1.0, lo_open=True, hi_open=True)
+    b = check_in_range("bound", bound, 0.0, 1.0, lo_open=True, hi_open=True)
+    if r >= b:
+        raise ValueError(f"retention must be below bound={b:g}, got {r:g}")
+    s = 1.0 - r
+    rng = np.random.default_rng(seed)
+    hidden = check_int("hidden", hidden, lo=1)
+    w_h = rng.standard_normal((hidden, hidden))
+    w_h *= (1.0 - (1.0 - b) / s) / np.linalg.norm(w_h, 2)
+    w_x = rng.standard_normal((hidden, check_int("inputs", inputs, lo=1))) / np.sqrt(inputs)
+    return ConstGate(w_x, w_h, np.zeros(hidden), s)
+
+
+def sequence_log_envelopes(net, x, max_lag, order="first", optimizer="sgd", lr=1.0,
+                           v_hat=None) -> np.ndarray:  # fmt: skip
+    """``log f`` of each input sequence separately, shape (B, L + 1).
+
+    The envelope of the batch is the mean of these (every sequence contributes the same
+    number of positions per lag), so they give its sampling error over sequences.
+    """
+    net = check_net(net)
+    x = net.check_inputs(x)
+    max_lag = check_lag(max_lag, x.shape[1])
+    rates = unit_rates(net, optimizer, lr, v_hat)
+    traj = net.forward(x)
+    out = np.empty((x.shape[0], max_lag + 1))
+    for b in range(x.shape[0]):
+        sub = type(traj)(h=traj.h[b : b + 1], c=None if traj.c is None else traj.c[b : b + 1],
+                         gates={k: v[b : b + 1] for k, v in traj.gates.items()})  # fmt: skip
+        out[b] = envelope_of_trajectory(net, sub, max_lag, order, rates, optimizer).log_f
+    return out
