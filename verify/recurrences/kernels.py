@@ -282,6 +282,8 @@ _BLOCK_DECADES = 100.0
 _MAX_CHECK = 64
 #: positions per block of the vectorised loop (each load of a source serves this many)
 BLOCK = 16
+#: units per task of :func:`product_envelope` (one cache line of a (B, T, H) array)
+UNITS = 8
 
 
 @jit
@@ -581,8 +583,10 @@ def product_envelope(fac, corr, use_corr, max_lag, acc, env_m, env_s):
     last one outside ``[lo, hi]`` continue on a scalar path that keeps a log scale per
     source (values down to ``exp(-1e308)`` are resolved).
 
-    Tasks are (chunk, unit) pairs, run in parallel; a task walks its sequences in order,
-    so the sums do not depend on the number of threads.
+    Tasks are (chunk, block of ``UNITS`` units) pairs, run in parallel; a task walks its
+    sequences in order, and the units of a sequence one after the other (they share the
+    cache lines of ``fac`` and ``corr``), so the sums do not depend on the number of
+    threads.
     """
     B, T, H = fac.shape
     C = acc.shape[0]
@@ -591,17 +595,19 @@ def product_envelope(fac, corr, use_corr, max_lag, acc, env_m, env_s):
     his = np.empty(B)
     for b in numba.prange(B):
         gs[b], los[b], his[b] = _block_bounds(fac[b])
-    for task in numba.prange(C * H):
-        ch = task // H
-        q = task % H
+    nblk = (H + UNITS - 1) // UNITS
+    for task in numba.prange(C * nblk):
+        ch = task // nblk
+        q0 = (task % nblk) * UNITS
         a = np.empty(T + max_lag + BLOCK + 1)
         bv = np.empty(T + max_lag + BLOCK + 1)
         ps = np.empty(T)
         cs = np.empty(T)
         e = np.empty(T)
         for b in range(ch * B // C, (ch + 1) * B // C):
-            a[:] = 0.0
-            bv[:] = 0.0
-            _envelope_unit(fac[b, :, q], corr[b, :, q], use_corr, max_lag, gs[b], los[b],
-                           his[b], acc[ch, q], env_m[ch, q], env_s[ch, q], a, bv, ps, cs,
-                           e)  # fmt: skip
+            for q in range(q0, min(H, q0 + UNITS)):  # neighbours share cache lines of fac
+                a[:] = 0.0
+                bv[:] = 0.0
+                _envelope_unit(fac[b, :, q], corr[b, :, q], use_corr, max_lag, gs[b],
+                               los[b], his[b], acc[ch, q], env_m[ch, q], env_s[ch, q], a,
+                               bv, ps, cs, e)  # fmt: skip

@@ -117,8 +117,13 @@ def step_factors(net: Cell, traj: Trajectory, order: str):
 
 
 def _chunks(batch: int, hidden: int) -> int:
-    """Chunks of consecutive sequences for :func:`envelope_sums`: 64 tasks or more."""
-    return min(batch, max(1, -(-64 // hidden)))
+    """Chunks of consecutive sequences for :func:`envelope_sums`: 64 tasks where B allows.
+
+    A function of the shape only, never of the number of threads (the sums are taken per
+    chunk and the chunks added in order).
+    """
+    blocks = -(-hidden // kernels.UNITS)
+    return min(batch, max(1, -(-64 // blocks)))
 
 
 def envelope_sums(fac, corr, order, max_lag) -> np.ndarray:
