@@ -71,6 +71,43 @@ def available() -> list[str]:
     return [c for c in ORDER if c in CLAIMS] + sorted(set(CLAIMS) - set(ORDER))
 
 
+def _check_suite_args(claims, profile, seed, false_alarm):
+    """Validate :func:`run_suite`'s arguments; return (profile, claim ids, seed, budget)."""
+    from theory._validate import check_int, check_probability
+
+    if isinstance(profile, str):
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+        prof = PROFILES[profile]
+    elif isinstance(profile, Profile):
+        prof = profile
+    else:
+        raise TypeError(f"profile must be a profile name or a Profile, got {profile!r}")
+    if claims is None:
+        ids = available()
+    elif isinstance(claims, str | bytes):
+        raise TypeError(
+            f"claims must be a list of claim ids such as ['C4'], not the string {claims!r}"
+        )
+    else:
+        try:
+            ids = list(claims)
+        except TypeError:
+            raise TypeError(f"claims must be a list of claim ids, got {claims!r}") from None
+        if not ids:
+            raise ValueError("claims is empty; give claim ids, or None for all")
+        bad = [c for c in ids if not isinstance(c, str)]
+        if bad:
+            raise TypeError(f"claims must be claim id strings, got {bad!r}")
+        ids = list(dict.fromkeys(ids))  # each claim once, in the order given
+    unknown = [c for c in ids if c not in CLAIMS]
+    if unknown:
+        raise ValueError(f"unknown claim(s) {unknown}; available: {available()}")
+    seed = check_int("seed", seed, lo=0)
+    false_alarm = check_probability("false_alarm", false_alarm)
+    return prof, ids, seed, false_alarm
+
+
 def run_suite(
     claims=None,
     profile: str | Profile = "quick",
@@ -94,11 +131,7 @@ def run_suite(
     :mod:`verify.parallel` executor (``None``: the current one, serial by default).  The
     results are the same whatever the executor.
     """
-    prof = PROFILES[profile] if isinstance(profile, str) else profile
-    ids = available() if not claims else list(claims)
-    unknown = [c for c in ids if c not in CLAIMS]
-    if unknown:
-        raise ValueError(f"unknown claim(s) {unknown}; available: {available()}")
+    prof, ids, seed, false_alarm = _check_suite_args(claims, profile, seed, false_alarm)
     share = false_alarm / len(CLAIMS)
     t0 = time.perf_counter()
     out = []
