@@ -191,6 +191,30 @@ def test_claim_json_identical_serial_and_on_two_workers(cluster, synthetic_claim
     assert serial.results[0].rows[0]["seed"] != serial.results[0].rows[1]["seed"]
 
 
+def _claims_with_cells():
+    """The registered claims whose module maps cells through ``map_cells``."""
+    import inspect
+
+    from verify.claims import CLAIMS, available, networks, noise, window
+
+    out = []
+    for cid in available():
+        run = CLAIMS[cid][1]
+        for module in (networks, noise, window):
+            if getattr(module, run.__name__, None) is run and "map_cells(" in inspect.getsource(
+                module
+            ):
+                out.append(cid)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", _claims_with_cells())
+def test_real_claim_json_identical_on_two_workers(cluster, cid):
+    serial = run_suite([cid], "quick", seed=5)
+    assert _results(run_suite([cid], "quick", seed=5, client=cluster)) == _results(serial)
+
+
 def test_short_cells_grouped_and_returned_in_order(cluster):
     cells = pc.cells(5, 120, size=64)
     before = len(cluster.timings)
