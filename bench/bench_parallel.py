@@ -1,0 +1,146 @@
+"""The claims suite serially and on a local Dask cluster: wall time, identical results, cells.
+
+``python bench/bench_parallel.py [--full] [--claims C1,C3] [--workers 2] [--out FILE]``
+
+Runs the suite (the quick profile unless ``--full``) once serially and once on a
+``--workers`` LocalCluster, in this process, after one untimed serial warm-up of the same
+selection (so that both timed runs find numba's kernels in the on-disk cache).  Reports the
+wall times and the speed-up (the cluster's start included), checks that the JSON results
+(runtimes aside) are identical, and writes the distribution of cell durations from the
+serial run with a scaling model: per map, the cluster's time is at least its longest cell
+and at least its total cell time over the workers; the driver's own time (SymPy, reduces)
+stays serial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+
+from _common import machine
+
+from verify import parallel
+from verify.claims import run_suite
+
+BINS = ((0.0, 0.1), (0.1, 1.0), (1.0, 10.0), (10.0, float("inf")))
+
+
+def _results(suite) -> str:
+    out = []
+    for r in suite.results:
+        d = r.as_dict()
+        d.pop("runtime_s")
+        out.append(d)
+    return json.dumps(out, sort_keys=True)
+
+
+def timed(claims, profile, seed, executor):
+    """Wall time of the suite on ``executor`` (started before the clock when given)."""
+    t0 = time.perf_counter()
+    suite = run_suite(claims, profile, seed, client=executor)
+    return time.perf_counter() - t0, suite
+
+
+def model(timings, wall_s, workers):
+    """Predicted wall time on ``workers`` workers from the serial cell timings."""
+    by_label = defaultdict(list)
+    for t in timings:
+        by_label[t.label].append(t.seconds)
+    cells_s = sum(t.seconds for t in timings)
+    driver_s = max(0.0, wall_s - cells_s)
+    maps_s = sum(max(sum(v) / workers, max(v)) for v in by_label.values())
+    return driver_s + maps_s, driver_s, by_label
+
+
+def render(args, load, serial_s, serial_ex, dask_s, start_s, same, cluster_ex) -> str:
+    """The markdown report."""
+    lines = [
+        f"# Claims suite: serial against {args.workers} Dask workers",
+        "",
+        machine(load),
+        "",
+        f"Profile `{args.profile}`, claims {args.claims or 'all'}, seed {args.seed}.  "
+        f"Load average (1 min) before timing: {load:.2f}; after: {os.getloadavg()[0]:.2f}.",
+        "",
+        "| run | wall (s) | speed-up |",
+        "|---|---|---|",
+        f"| serial (numba {serial_ex.threads} threads in this process) | {serial_s:.1f} | 1.00 |",
+        f"| `--workers {args.workers}` incl. cluster start ({start_s:.1f} s) | "
+        f"{dask_s + start_s:.1f} | {serial_s / (dask_s + start_s):.2f} |",
+        f"| `--workers {args.workers}`, suite only | {dask_s:.1f} | {serial_s / dask_s:.2f} |",
+        "",
+        f"JSON results identical (runtimes aside): **{'yes' if same else 'NO'}**.  "
+        f"Tasks sent to the cluster: {len(cluster_ex.timings)} for "
+        f"{sum(t.cells for t in cluster_ex.timings)} cells.",
+        "",
+        "## Cell durations (serial run)",
+        "",
+        "| duration | cells | share of cell time |",
+        "|---|---|---|",
+    ]
+    ts = [t.seconds for t in serial_ex.timings]
+    total = sum(ts) or 1.0
+    for lo, hi in BINS:
+        sel = [t for t in ts if lo <= t < hi]
+        lines.append(f"| {lo:g}-{hi:g} s | {len(sel)} | {sum(sel) / total:.1%} |")
+    lines += ["", "| map | cells | total (s) | median (s) | longest (s) |", "|---|---|---|---|---|"]
+    _, driver_s, by_label = model(serial_ex.timings, serial_s, 1)
+    for label, v in by_label.items():
+        v = sorted(v)
+        lines.append(f"| {label} | {len(v)} | {sum(v):.1f} | {v[len(v) // 2]:.2f} | {v[-1]:.2f} |")
+    lines += [
+        "",
+        f"Driver time outside cells (SymPy, reduces, figures' data): {driver_s:.1f} s.",
+        "",
+        "## Scaling model",
+        "",
+        "| workers | predicted wall (s) |",
+        "|---|---|",
+    ]
+    for w in (1, 2, 8, 64):
+        lines.append(f"| {w} | {model(serial_ex.timings, serial_s, w)[0]:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+class _Threads(parallel.Serial):
+    """Serial, recording numba's thread count for the report."""
+
+    def __init__(self):
+        import numba
+
+        super().__init__()
+        self.threads = numba.get_num_threads()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--full", action="store_true", help="the full profile (default: quick)")
+    p.add_argument("--claims", help="comma-separated claim ids (default: all)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=20251205)
+    p.add_argument("--out", help="write the markdown report here")
+    args = p.parse_args()
+    args.profile = "full" if args.full else "quick"
+    claims = args.claims.split(",") if args.claims else None
+
+    run_suite(claims, "quick", args.seed)  # warm-up: numba's on-disk cache
+    load = os.getloadavg()[0]
+    serial_ex = _Threads()
+    serial_s, serial = timed(claims, args.profile, args.seed, serial_ex)
+    t0 = time.perf_counter()
+    with parallel.local(args.workers) as cluster_ex:
+        start_s = time.perf_counter() - t0
+        dask_s, on_cluster = timed(claims, args.profile, args.seed, cluster_ex)
+    same = _results(serial) == _results(on_cluster)
+    text = render(args, load, serial_s, serial_ex, dask_s, start_s, same, cluster_ex)
+    print(text)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
