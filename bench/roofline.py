@@ -62,7 +62,7 @@ def madd_peak(repeat: int = 5) -> float:
     """Multiply-adds per second of all numba threads on L1-resident data."""
     threads = numba.get_num_threads()
     y = np.ones((threads, 512))
-    reps = 20_000
+    reps = 400_000  # ~20 ms per thread: long enough for the scheduler of a shared machine
     _madd(y, 0.999, 0.001, 1)
     return threads * 512 * reps / _best(lambda: _madd(y, 0.999999, 1e-6, reps), repeat)
 

@@ -464,14 +464,14 @@ def _count_outside(x, lo, hi):
 @jit(fastmath={"contract"})
 def _envelope_unit(f, c, use_corr, L, g, lo, hi, acc, env_m, env_s, a, bv, ps, cs, e):
     # One sequence and unit.  f, c: (T,) factors and corrections.  acc, env_m, env_s:
-    # (L + 1,), lag l at index L - l.  a, bv: (T + L + BLOCK,) zeroed, source s at index
+    # (L + 1,), lag l at index L - l.  a, bv: (T + L + BLOCK + 1,) zeroed, source s at index
     # s + L: its running product P and P * (correction sum).  ps, cs, e: (T,) the state
     # of the sources on the scalar path (product, correction sum, log scale).
     T = f.shape[0]
     F = np.empty(BLOCK)
     G1 = np.empty(BLOCK)
-    P8 = np.empty(BLOCK)
-    W8 = np.empty(BLOCK)
+    PB = np.empty(BLOCK)
+    WB = np.empty(BLOCK)
     slow = 0  # sources s < slow are on the scalar path
     since = g  # positions since the last range check
     i = 0
@@ -526,18 +526,18 @@ def _envelope_unit(f, c, use_corr, L, g, lo, hi, acc, env_m, env_s, a, bv, ps, c
         # 2. sources born in the block (at positions i + m0), lags 1..kk: lag outer, so
         #    that each lag's terms are summed in a register and stored once
         for m0 in range(kk):
-            P8[m0] = 1.0
-            W8[m0] = 0.0
+            PB[m0] = 1.0
+            WB[m0] = 0.0
         for lag in range(1, min(kk, L) + 1):
             t = 0.0
             for m0 in range(kk - lag + 1):
-                P8[m0] *= f[i + m0 + lag - 1]
-                W8[m0] += c[i + m0 + lag - 1]
-                t += abs(P8[m0] * (1.0 + W8[m0])) if use_corr else abs(P8[m0])
+                PB[m0] *= f[i + m0 + lag - 1]
+                WB[m0] += c[i + m0 + lag - 1]
+                t += abs(PB[m0] * (1.0 + WB[m0])) if use_corr else abs(PB[m0])
             acc[L - lag] += t
         for m0 in range(kk):  # (a source whose lag passed L is never read again)
-            a[i + m0 + L] = P8[m0]
-            bv[i + m0 + L] = P8[m0] * W8[m0]
+            a[i + m0 + L] = PB[m0]
+            bv[i + m0 + L] = PB[m0] * WB[m0]
         # 3. sources on the scalar path, with a separate log scale each
         for s in range(max(0, i + 1 - L), slow):
             for m in range(kk):
