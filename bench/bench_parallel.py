@@ -1,6 +1,7 @@
 """The claims suite serially and on a local Dask cluster: wall time, identical results, cells.
 
-``python bench/bench_parallel.py [--full] [--claims C1,C3] [--workers 2] [--out FILE]``
+``python bench/bench_parallel.py [--full] [--claims C1,C3] [--workers 2] [--no-warmup]
+[--out FILE]``
 
 Runs the suite (the quick profile unless ``--full``) once serially and once on a
 ``--workers`` LocalCluster, in this process, after one untimed serial warm-up of the same
@@ -122,11 +123,13 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=20251205)
     p.add_argument("--out", help="write the markdown report here")
+    p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
     args = p.parse_args()
     args.profile = "full" if args.full else "quick"
     claims = args.claims.split(",") if args.claims else None
 
-    run_suite(claims, "quick", args.seed)  # warm-up: numba's on-disk cache
+    if not args.no_warmup:
+        run_suite(claims, "quick", args.seed)  # warm-up: numba's on-disk cache
     load = os.getloadavg()[0]
     serial_ex = _Threads()
     serial_s, serial = timed(claims, args.profile, args.seed, serial_ex)

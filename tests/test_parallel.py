@@ -141,6 +141,12 @@ def test_unreachable_scheduler_exits_2_with_a_message(capsys):
     assert parallel.CONNECT_TIMEOUT_S <= 15
 
 
+def test_the_executor_imports_only_the_device_module():
+    tree = ast.parse((ROOT / "verify" / "parallel.py").read_text(encoding="utf-8"))
+    inside = {(n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+    assert inside <= {"device"}, inside
+
+
 def test_dask_is_imported_only_by_the_executor():
     for path in [*(ROOT / "verify").rglob("*.py"), *(ROOT / "theory").rglob("*.py")]:
         if path == ROOT / "verify" / "parallel.py":
