@@ -175,3 +175,193 @@ def test_window_with_noise_samples(tmp_path, gru_weights):
     assert abs(data["estimated_alpha"] - 1.6) < 0.2
     assert data["alpha"] == data["estimated_alpha"]
     assert "windows" in data
+
+
+# ----------------------------------------------------------------------------- bad input
+# in process (verify.cli.main), in a temporary working folder: fast, and the folder shows
+# every file a call touched
+
+
+def call(argv, capsys):
+    from verify.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("flag", ["--report", "--out"])
+def test_an_existing_file_is_never_replaced_by_a_report(cwd, capsys, flag):
+    (cwd / "f").write_text("precious", encoding="utf-8")
+    cmd = "verify" if flag == "--report" else "report"
+    code, out, err = call([cmd, "--claims", "C4", flag, "f"], capsys)
+    assert code == 2 and "not a folder" in err and flag in err
+    assert (cwd / "f").read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in cwd.iterdir()) == ["f"]
+    assert "[1/1]" not in err  # refused before the run
+
+
+def test_a_foreign_folder_is_refused(cwd, capsys):
+    (cwd / "notes").mkdir()
+    (cwd / "notes" / "todo.txt").write_text("x", encoding="utf-8")
+    code, _, err = call(["verify", "--claims", "C4", "--report", "notes"], capsys)
+    assert code == 2 and "not a learnwin report" in err
+    assert [p.name for p in (cwd / "notes").iterdir()] == ["todo.txt"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["verify", "--claims", "", "--no-report"], ["--claims", "no claim ids"]),
+        (["verify", "--claims", " , ", "--no-report"], ["--claims", "no claim ids"]),
+        (["verify", "--seed", "-1", "--no-report"], ["--seed", ">= 0"]),
+        (["verify", "--claims", "C4", "--json", "missing/r.json", "--no-report"],
+         ["--json", "does not exist"]),
+        (["verify", "--claims", "C4", "--json", "/proc/x.json", "--no-report"],
+         ["--json", "cannot write"]),
+        (["verify", "--claims", "C4", "--json", ".", "--no-report"], ["--json", "folder"]),
+        (["formula", "exponential", "--param", "tau=20", "--N", "0.5"], ["N must"]),
+        (["window", "--arch", "gru", "--weights", "w.npz", "--alpha", "1.5",
+          "--max-lag", "0"], ["--max-lag", ">= 1"]),
+    ],
+    ids=["empty-claims", "blank-claims", "negative-seed", "json-missing-folder",
+         "json-unwritable", "json-is-folder", "N-below-1", "max-lag-0"],
+)  # fmt: skip
+def test_usage_errors_in_process(cwd, capsys, argv, needles):
+    from verify.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for n in needles:
+        assert n in err, err
+    assert "Traceback" not in err
+    assert list(cwd.iterdir()) == []
+
+
+def test_duplicate_claims_run_once(cwd, capsys, monkeypatch):
+    import verify.claims as claims
+
+    seen = []
+
+    def fake_run_suite(ids, *args, **kwargs):
+        seen.append(ids)
+        raise KeyboardInterrupt  # stop before any work
+
+    monkeypatch.setattr(claims, "run_suite", fake_run_suite)
+    code, _, _ = call(["verify", "--claims", "C4,c4,C4", "--no-report"], capsys)
+    assert code == 130 and seen == [["C4"]]
+
+
+def test_version_and_help_name_claims_and_exit_codes(capsys):
+    from verify import __version__
+    from verify.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    text = capsys.readouterr().out
+    assert "C4" in text and "R1" in text and "exit codes" in text
+    for sub in ("formula", "window"):
+        with pytest.raises(SystemExit):
+            main([sub, "--help"])
+        text = capsys.readouterr().out
+        assert "(default: 1.5)" in text or "(default: first)" in text, text
+
+
+def test_formula_says_when_no_lag_is_learnable(capsys):
+    code, out, _ = call(["formula", "exponential", "--param", "tau=20", "--N", "100", "--N",
+                         "1"], capsys)  # fmt: skip
+    assert code == 0
+    assert "N = 100: H_N = none: no lag is learnable (N(0) = 281 > N)" in out
+    assert "H_N = 0" not in out
+    code, out, _ = call(["formula", "exponential", "--param", "tau=20", "--N", "100",
+                         "--format", "json"], capsys)  # fmt: skip
+    v = json.loads(out)["values"][0]
+    assert v["H_N"] == -1 and v["learnable"] is False
+
+
+def test_formula_prints_short_numbers(capsys):
+    code, out, _ = call(["formula", "stretched_exponential", "--param", "tau=20", "--param",
+                         "gamma=0.8447", "--format", "latex"], capsys)  # fmt: skip
+    assert code == 0
+    assert "00000000" not in out.split("growth in N")[1]
+    assert "q_{1-delta}" not in out
+
+
+def test_window_bad_files(cwd, capsys, gru_weights):
+    (cwd / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    np.save(cwd / "noise.npy", stable.sample(1.5, size=2000, seed=1))
+    base = ["window", "--arch", "gru", "--max-lag", "20", "--steps", "30"]
+    cases = [
+        (["--weights", "corrupt.npz", "--alpha", "1.5"], "--weights"),
+        (["--weights", str(gru_weights), "--noise-samples", "missing.npy"], "--noise-samples"),
+        (["--weights", str(gru_weights), "--alpha", "1.5", "--inputs", str(gru_weights)],
+         "--inputs"),
+        (["--weights", str(gru_weights), "--alpha", "1.5", "--json", "/proc/x.json"], "--json"),
+        (["--weights", str(gru_weights), "--noise-samples", "noise.npy", "--sigma", "2"],
+         "--sigma"),
+    ]  # fmt: skip
+    for extra, needle in cases:
+        code, out, err = call(base + extra, capsys)
+        assert code == 2 and needle in err, (extra, err)
+    assert sorted(p.name for p in cwd.iterdir()) == ["corrupt.npz", "noise.npy"]
+
+
+def test_window_alpha_at_most_one_is_refused_before_the_bootstrap(cwd, capsys, gru_weights,
+                                                                   monkeypatch):  # fmt: skip
+    from verify.noise import tail
+
+    np.save(cwd / "noise.npy", stable.sample(0.3, size=5000, seed=2))
+    cis = []
+    real = tail.estimate
+    monkeypatch.setattr(tail, "estimate", lambda *a, **k: cis.append(k.get("ci")) or real(*a, **k))
+    code, _, err = call(["window", "--arch", "gru", "--weights", str(gru_weights),
+                         "--noise-samples", "noise.npy"], capsys)  # fmt: skip
+    assert code == 2 and "<= 1" in err and "--noise-samples" in err
+    assert True not in cis  # no bootstrap was run
+
+
+def test_window_uses_the_estimated_sigma(cwd, capsys, gru_weights):
+    x = stable.sample(1.6, size=5000, seed=1)
+    np.save(cwd / "a.npy", x)
+    np.save(cwd / "b.npy", 1000.0 * x)
+    base = ["window", "--arch", "gru", "--weights", str(gru_weights), "--max-lag", "40",
+            "--steps", "60", "--N", "1e8"]  # fmt: skip
+    res = {}
+    for name in ("a", "b"):
+        code, out, _ = call([*base, "--noise-samples", f"{name}.npy", "--json", f"{name}.json"],
+                            capsys)  # fmt: skip
+        assert code == 0 and "sigma = " in out
+        res[name] = json.loads((cwd / f"{name}.json").read_text(encoding="utf-8"))
+    assert res["b"]["sigma"] == pytest.approx(1000.0 * res["a"]["sigma"], rel=1e-6)
+    assert res["a"]["alpha"] == pytest.approx(res["b"]["alpha"], rel=1e-6)
+    # theta_N is proportional to sigma: 1000 times the noise, a smaller window
+    assert res["b"]["windows"][0]["H_N"] < res["a"]["windows"][0]["H_N"]
+
+
+def test_json_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    from verify.cli import _write_atomic
+
+    old = os.umask(0o022)
+    try:
+        _write_atomic(tmp_path / "r.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]

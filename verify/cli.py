@@ -3,7 +3,7 @@
 Commands
 --------
 verify   run the claims, print a summary table, write the report (exit 0 all pass, 1 a
-         claim fails, 2 bad usage)
+         claim fails, 2 bad usage: nothing is run or written)
 report   run the claims and write the markdown report with figures
 formula  closed forms and numbers for one envelope law
 window   a trained GRU/LSTM's envelope, fitted law and learnability window
@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 __all__ = ["main"]
@@ -42,6 +43,32 @@ def _finite_number(text):
     return v
 
 
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer seed >= 0, got {text!r}")
+    return v
+
+
+def _count(lo=1, hi=None):
+    """An integer option in [lo, hi]."""
+
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+            raise argparse.ArgumentTypeError(f"expected an integer {rng}, got {text!r}")
+        return v
+
+    return parse
+
+
 def _param(text):
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--param expects NAME=VALUE, got {text!r}")
@@ -58,13 +85,23 @@ def _check_device(device):
         raise UsageError(f"--device {device}: {exc}") from None
 
 
+def _check_json_path(path):
+    """Refuse, before any run, a ``--json`` path that cannot be written."""
+    from .report.writer import check_writable_file
+
+    return None if path is None else check_writable_file(path, what="--json")
+
+
 def _write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary sibling (its folder must exist)."""
+    from .report.writer import umask_mode
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, umask_mode())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -91,14 +128,23 @@ def _run(args, *, write_report: bool):
     from .parallel import from_args, stderr_progress
     from .report import summary_table
     from .report import write_report as write
+    from .report.writer import check_report_dir
 
     _check_device(args.device)
     claims = None
-    if args.claims:
+    if args.claims is not None:
         claims = [c.strip().upper() for c in args.claims.split(",") if c.strip()]
+        if not claims:
+            raise UsageError(f"--claims: no claim ids given; available: {','.join(available())}")
         bad = [c for c in claims if c not in available()]
         if bad:
             raise UsageError(f"--claims: unknown claim(s) {bad}; available: {available()}")
+        claims = list(dict.fromkeys(claims))  # C4,C4 runs C4 once
+    out = getattr(args, "report", None) or getattr(args, "out", None)
+    flag = "--report" if hasattr(args, "report") else "--out"
+    if write_report and out:  # checked before the run: a refused path costs nothing
+        check_report_dir(out, what=flag)
+    _check_json_path(getattr(args, "json", None))
     profile = "full" if args.full else "quick"
     with from_args(args, progress=stderr_progress(sys.stderr)):  # closed also on Ctrl-C
         suite = run_suite(
@@ -110,7 +156,6 @@ def _run(args, *, write_report: bool):
           f"({suite.runtime_s:.1f} s, seed {suite.seed}, profile {profile})")  # fmt: skip
     if args.json:
         _write_atomic(args.json, json.dumps(suite.as_dict(), indent=2, sort_keys=True))
-    out = getattr(args, "report", None) or getattr(args, "out", None)
     if write_report and out:
         if getattr(args, "with_tail_table", True):
             suite.extras["alpha-estimator accuracy"] = ("tail_accuracy.md", *_tail_table(args))
@@ -168,14 +213,36 @@ def _formula_payload(args):
         "values": [],
     }
     for n in args.N or []:
-        try:
-            h = win(n)
-        except OverflowError:
-            h = None
-        payload["values"].append(
-            {"N": n, "H_N": h, "log1p_H_N": win.log1p(n), "theta_N": d.theta(n)}
-        )
+        payload["values"].append({**_window_row(win, n), "theta_N": d.theta(n)})
     return payload, law, n_of, win
+
+
+def _window_row(win, n):
+    """H_N at one N: -1 and ``learnable: false`` when no lag is learnable."""
+    try:
+        h = win(n)
+    except OverflowError:
+        h = None
+    return {"N": n, "H_N": h, "learnable": h is None or bool(win.learnable(n)),
+            "log1p_H_N": win.log1p(n)}  # fmt: skip
+
+
+def _window_text(win, v):
+    """How one H_N reads: a lag, 'none', or its size where it exceeds float64."""
+    if v["H_N"] is None:
+        return f"exp({v['log1p_H_N']:.6g}) (beyond float64)"
+    if not v["learnable"]:
+        lo = win.law.min_lag
+        n_lo = theory_n_of(win)(lo)
+        return f"none: no lag is learnable (N({lo}) = {n_lo} > N)"
+    return str(v["H_N"])
+
+
+def theory_n_of(win):
+    """N(ell) with the window's detection constants."""
+    from theory import SampleComplexity
+
+    return SampleComplexity(win.law, win.detection)
 
 
 def cmd_formula(args):
@@ -197,8 +264,7 @@ def cmd_formula(args):
     )
     print(f"growth in N: {win.regime}, leading term {win.leading}")
     for v in payload["values"]:
-        h = v["H_N"] if v["H_N"] is not None else f"exp({v['log1p_H_N']:.6g}) (beyond 2**62)"
-        print(f"N = {v['N']:g}: H_N = {h}")
+        print(f"N = {v['N']:g}: H_N = {_window_text(win, v)}")
     return EXIT_OK
 
 
@@ -207,21 +273,59 @@ def _load_inputs(path, net):
 
     The shape and finiteness are checked by the network's own ``check_inputs``.
     """
-    import numpy as np
-
-    if not Path(path).is_file():
-        raise UsageError(f"--inputs: no such file {str(path)!r}")
+    x = _load_array(path, "--inputs", text_ok=False)
     try:
-        x = np.load(path, allow_pickle=False)
         return net.check_inputs(x[None] if x.ndim == 2 else x)
     except ValueError as exc:
         raise UsageError(f"--inputs {path}: {exc}") from None
 
 
-def cmd_window(args):
-    """Envelope, fitted law and learnability window of a trained network."""
+def _load_array(path, flag, *, text_ok):
+    """A numeric array from ``.npy`` (or a text file where ``text_ok``), or a UsageError."""
     import numpy as np
 
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{flag}: no such file {str(path)!r}")
+    try:
+        if p.suffix == ".npy" or not text_ok:
+            x = np.load(p, allow_pickle=False)
+        else:
+            x = np.loadtxt(p, dtype=float, ndmin=1)
+    except (OSError, ValueError, EOFError) as exc:
+        what = "a .npy array" if not text_ok else "a .npy array or a text file of numbers"
+        raise UsageError(f"{flag} {str(path)!r}: not {what} ({exc})") from None
+    if not isinstance(x, np.ndarray):  # e.g. an .npz archive
+        raise UsageError(f"{flag} {str(path)!r}: expected one .npy array, got an archive")
+    if x.dtype.kind not in "biuf":
+        raise UsageError(f"{flag} {str(path)!r}: expected real numbers, got dtype {x.dtype}")
+    return x
+
+
+def _noise_alpha_sigma(args):
+    """Alpha and sigma from gradient-noise samples: the alpha <= 1 check before the CI."""
+    import numpy as np
+
+    from .noise import tail
+
+    x = np.ravel(_load_array(args.noise_samples, "--noise-samples", text_ok=True))
+    try:
+        point = tail.estimate(x, method="koutrouvelis")  # size and finiteness checked first
+    except ValueError as exc:
+        raise UsageError(f"--noise-samples: {exc}") from None
+    if point.alpha <= 1.0:
+        raise UsageError(
+            f"--noise-samples: the samples give alpha = {point.alpha:.3f} <= 1: the sample "
+            "mean does not exist, so the theory does not apply"
+        )
+    est = tail.estimate(x, method="koutrouvelis", ci=True, seed=args.seed % 2**32)
+    info = {"estimated_alpha": est.alpha, "estimated_sigma": est.sigma, "ci": est.ci,
+            "method": est.method, "samples": int(x.size)}  # fmt: skip
+    return est.alpha, est.sigma, info
+
+
+def cmd_window(args):
+    """Envelope, fitted law and learnability window of a trained network."""
     import theory
 
     from . import recurrences as rec
@@ -231,27 +335,25 @@ def cmd_window(args):
     cls = {"gru": rec.GRU, "lstm": rec.LSTM}[args.arch]
     if not Path(args.weights).is_file():
         raise UsageError(f"--weights: no such file {args.weights!r}")
-    net = cls.from_npz(args.weights, prefix=args.prefix)
     if args.alpha is None and args.noise_samples is None:
         raise UsageError("give --alpha or --noise-samples")
+    if args.noise_samples is not None and args.sigma is not None:
+        raise UsageError("--sigma goes with --alpha; --noise-samples estimates sigma")
+    _check_json_path(args.json)
+    if not zipfile.is_zipfile(args.weights):  # np.load would leave the file open
+        raise UsageError(f"--weights {str(args.weights)!r}: not an .npz archive")
+    try:
+        net = cls.from_npz(args.weights, prefix=args.prefix)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise UsageError(
+            f"--weights {str(args.weights)!r}: not a readable .npz of PyTorch-layout "
+            f"{args.arch.upper()} weights ({type(exc).__name__}: {exc})"
+        ) from None
     alpha_info = {}
     if args.noise_samples is not None:
-        from .noise import tail
-
-        x = (
-            np.load(args.noise_samples)
-            if args.noise_samples.endswith(".npy")
-            else np.loadtxt(args.noise_samples)
-        )
-        est = tail.estimate(np.ravel(x), method="koutrouvelis", ci=True, seed=args.seed % 2**32)
-        alpha = est.alpha
-        alpha_info = {"estimated_alpha": est.alpha, "ci": est.ci, "method": est.method}
-        if alpha <= 1.0:
-            raise UsageError(
-                f"the noise samples give alpha = {alpha:.3f} <= 1: the sample mean does not exist"
-            )
+        alpha, sigma, alpha_info = _noise_alpha_sigma(args)
     else:
-        alpha = args.alpha
+        alpha, sigma = args.alpha, 1.0 if args.sigma is None else args.sigma
     inputs = net.inputs if hasattr(net, "inputs") else net.w_x.shape[1]
     if args.inputs is not None:
         x = _load_inputs(args.inputs, net)
@@ -264,18 +366,13 @@ def cmd_window(args):
     )
     fit = fit_envelope(res)
     law = fit.best
-    win = theory.learnability_window(law, alpha)
-    rows = []
-    for n in args.N or [1e3, 1e4, 1e5, 1e6]:
-        try:
-            h = win(n)
-        except OverflowError:
-            h = None
-        rows.append({"N": n, "H_N": h, "log1p_H_N": win.log1p(n)})
+    win = theory.learnability_window(law, alpha, sigma=sigma)
+    rows = [_window_row(win, n) for n in args.N or [1e3, 1e4, 1e5, 1e6]]
     payload = {
         "arch": args.arch,
         "weights": str(args.weights),
         "alpha": alpha,
+        "sigma": sigma,
         **alpha_info,
         "inputs": probe,
         "max_lag": args.max_lag,
@@ -288,37 +385,92 @@ def cmd_window(args):
         "windows": rows,
     }
     print(f"{args.arch.upper()} from {args.weights}: hidden={net.hidden}")
-    print(
-        f"alpha = {alpha:.4g}"
-        + (f" (estimated, CI {alpha_info['ci']['alpha']})" if alpha_info else "")
-    )
+    if alpha_info:
+        (a_lo, a_hi), (s_lo, s_hi) = alpha_info["ci"]["alpha"], alpha_info["ci"]["sigma"]
+        level = alpha_info["ci"]["level"]
+        print(
+            f"alpha = {alpha:.4g} (estimated from {alpha_info['samples']} noise samples, "
+            f"{level:.0%} CI [{a_lo:.4g}, {a_hi:.4g}])\n"
+            f"sigma = {sigma:.4g} (estimated, {level:.0%} CI [{s_lo:.4g}, {s_hi:.4g}])"
+        )
+    else:
+        print(f"alpha = {alpha:.4g} (given)\nsigma = {sigma:.4g} (given; c = 1)")
     print("fitted envelope laws (best first):")
     for f in fit.table():
         params = ", ".join(f"{k}={v:.4g}" for k, v in f["params"].items())
         print(f"  {f['name']:<22} {params:<40} delta-{fit.criterion.upper()} = {f['delta']:.2f}")
     print(f"chosen: {law!r}; H_N grows {win.regime}ally: {win.leading}")
     for r in rows:
-        print(f"  N = {r['N']:g}: H_N = {r['H_N']}")
+        print(f"  N = {r['N']:g}: H_N = {_window_text(win, r)}")
     if args.json:
         _write_atomic(args.json, json.dumps(payload, indent=2, default=str))
     return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- parser
+EXIT_CODES = """exit codes:
+  0  every claim passes (or the command succeeded)
+  1  a claim fails or errs
+  2  bad usage or input: a clear message, nothing run or written
+  130  interrupted (Ctrl-C); nothing written"""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _claims_epilog() -> str:
+    from .claims import CLAIMS, available
+
+    lines = ["claims:"] + [f"  {c:<4} {CLAIMS[c][0]}" for c in available()]
+    return "\n".join(lines) + "\n\n" + EXIT_CODES
+
+
+class _Parser(argparse.ArgumentParser):
+    """A subcommand parser whose epilog (the claim list) is built only when help is shown."""
+
+    epilog_fn = None
+
+    def format_help(self):
+        if self.epilog_fn is not None and self.epilog is None:
+            self.epilog = self.epilog_fn()
+            self.formatter_class = _RawEpilog
+        return super().format_help()
+
+
+class _RawEpilog(argparse.HelpFormatter):
+    """Keeps the epilog's line breaks (the claim table)."""
+
+    def _fill_text(self, text, width, indent):
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``learnwin``."""
     p = argparse.ArgumentParser(
         prog="learnwin",
         description="Verify the theory of learnability windows in gated RNNs.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def suite_opts(sp):
         g = sp.add_mutually_exclusive_group()
         g.add_argument("--quick", action="store_true", help="the quick profile (default)")
         g.add_argument("--full", action="store_true", help="the thorough profile")
-        sp.add_argument("--claims", help="comma-separated claim ids, e.g. C2,C5")
-        sp.add_argument("--seed", type=int, default=DEFAULT_SEED, help="suite seed")
+        sp.add_argument(
+            "--claims", help="comma-separated claim ids, e.g. C2,C5 (default: all; listed below)"
+        )
+        sp.add_argument(
+            "--seed",
+            type=_seed,
+            default=DEFAULT_SEED,
+            help="suite seed, >= 0 (default: %(default)s)",
+        )
         sp.add_argument(
             "--device",
             choices=("cpu", "cuda"),
@@ -330,50 +482,89 @@ def build_parser() -> argparse.ArgumentParser:
         executor_opts(sp)  # --workers, --scheduler, --scheduler-file
 
     v = sub.add_parser("verify", help="run the claims and print a summary")
+    v.epilog_fn = _claims_epilog
     suite_opts(v)
-    v.add_argument("--json", help="write all results as JSON to this file")
-    v.add_argument("--report", default="reports", help="report folder (default: reports)")
+    v.add_argument("--json", help="write all results as JSON to this file (its folder must exist)")
+    v.add_argument(
+        "--report",
+        default="reports",
+        help="report folder: new, empty or an earlier report, whose other pages are kept "
+        "(default: reports)",
+    )
     v.add_argument("--no-report", action="store_true", help="do not write a report")
     v.set_defaults(func=cmd_verify)
 
     r = sub.add_parser("report", help="run the claims and write the markdown report")
+    r.epilog_fn = _claims_epilog
     suite_opts(r)
-    r.add_argument("--out", default="reports", help="output folder (default: reports)")
+    r.add_argument(
+        "--out",
+        default="reports",
+        help="report folder: new, empty or an earlier report (default: reports)",
+    )
     r.set_defaults(func=cmd_report)
 
-    f = sub.add_parser("formula", help="closed forms and numbers for an envelope law")
+    f = sub.add_parser(
+        "formula",
+        help="closed forms and numbers for an envelope law",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     f.add_argument("law", help="exponential, polynomial, logarithmic, "
                    "stretched_exponential or tempered_power_law")  # fmt: skip
-    f.add_argument("--param", action="append", type=_param, metavar="NAME=VALUE")
-    f.add_argument("--alpha", type=_finite_number, default=1.5)
-    f.add_argument("--sigma", type=_finite_number, default=1.0)
-    f.add_argument("--c", type=_finite_number, default=1.0)
-    f.add_argument("--delta", type=_finite_number, default=0.1)
-    f.add_argument("--N", type=_finite_number, action="append", help="sample size(s)")
-    f.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    f.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        metavar="NAME=VALUE",
+        help="a law parameter, repeatable: A (scale, default 1), tau, beta, gamma, lam",
+    )
+    f.add_argument("--alpha", type=_finite_number, default=1.5,
+                   help="stability index of the noise, in (1, 2]")  # fmt: skip
+    f.add_argument("--sigma", type=_finite_number, default=1.0, help="noise scale, > 0")
+    f.add_argument("--c", type=_finite_number, default=1.0, help="signal gain, > 0")
+    f.add_argument("--delta", type=_finite_number, default=0.1,
+                   help="one minus the required power, in (0, 1)")  # fmt: skip
+    f.add_argument("--N", type=_finite_number, action="append",
+                   help="sample size(s) >= 1 at which to evaluate H_N, repeatable")  # fmt: skip
+    f.add_argument("--format", choices=("text", "latex", "json"), default="text",
+                   help="output format")  # fmt: skip
     f.set_defaults(func=cmd_formula)
 
-    w = sub.add_parser("window", help="learnability window of a trained GRU/LSTM")
-    w.add_argument("--arch", choices=("gru", "lstm"), required=True)
+    w = sub.add_parser(
+        "window",
+        help="learnability window of a trained GRU/LSTM",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    w.add_argument("--arch", choices=("gru", "lstm"), required=True, help="the architecture")
     w.add_argument(
         "--weights", required=True, help=".npz with weight_ih, weight_hh, bias_ih, bias_hh"
     )
     w.add_argument("--prefix", default="", help="key prefix inside the .npz")
     g = w.add_mutually_exclusive_group()
-    g.add_argument("--alpha", type=_finite_number)
-    g.add_argument("--noise-samples", help=".npy or text file of gradient-noise samples")
-    w.add_argument("--N", type=_finite_number, action="append")
-    w.add_argument("--max-lag", type=int, default=100)
-    w.add_argument("--steps", type=int, default=200)
-    w.add_argument("--batch", type=int, default=8)
-    w.add_argument("--order", choices=("zeroth", "first", "exact"), default="first")
-    w.add_argument("--lr", type=_finite_number, default=1.0)
+    g.add_argument("--alpha", type=_finite_number,
+                   help="tail index of the gradient noise, in (1, 2]")  # fmt: skip
+    g.add_argument(
+        "--noise-samples",
+        help=".npy or text file of gradient-noise samples: alpha and sigma are estimated "
+        "(Koutrouvelis' regression, bootstrap CI)",
+    )
+    w.add_argument("--sigma", type=_finite_number, default=None,
+                   help="noise scale with --alpha (default: 1)")  # fmt: skip
+    w.add_argument("--N", type=_finite_number, action="append",
+                   help="sample size(s) >= 1, repeatable (default: 1e3 1e4 1e5 1e6)")  # fmt: skip
+    w.add_argument("--max-lag", type=_count(1), default=100, help="largest lag measured")
+    w.add_argument("--steps", type=_count(1), default=200, help="length of the probe sequences")
+    w.add_argument("--batch", type=_count(1), default=8, help="number of probe sequences")
+    w.add_argument("--order", choices=("zeroth", "first", "exact"), default="first",
+                   help="order of the transport expansion")  # fmt: skip
+    w.add_argument("--lr", type=_finite_number, default=1.0, help="base learning rate, > 0")
     w.add_argument(
         "--inputs",
         help=".npy array (batch, steps, inputs) of real input sequences to probe the network "
         "with (default: seeded random sequences, --batch x --steps)",
     )
-    w.add_argument("--seed", type=int, default=0, help="seed of the probe input sequences")
+    w.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the probe sequences and the bootstrap, >= 0")  # fmt: skip
     w.add_argument(
         "--device",
         choices=("cpu", "cuda"),
@@ -399,8 +590,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ValueError) as exc:
+    except (UsageError, ValueError, TypeError) as exc:
         print(f"learnwin {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a write that the checks before the run could not foresee
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        print(f"learnwin {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
