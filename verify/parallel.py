@@ -73,7 +73,13 @@ Command line
 :func:`add_arguments` adds ``--workers N``, ``--scheduler ADDRESS`` and
 ``--scheduler-file FILE`` to a parser; :func:`from_args` turns them into an executor (a
 context manager that closes what it started, also on Ctrl-C).  A scheduler that cannot be
-reached within :data:`CONNECT_TIMEOUT_S` seconds raises :class:`ExecutorError`.
+reached within :data:`CONNECT_TIMEOUT_S` seconds raises :class:`ExecutorError`.  A command
+that maps cells (``verify``, ``report``, ``experiment``) needs two lines::
+
+    parallel.add_arguments(subparser)
+    ...
+    with parallel.from_args(args, progress=parallel.stderr_progress()):
+        run = run_experiment(profile, ...)  # whose map calls map_cells(run_cell, cells)
 """
 
 from __future__ import annotations
