@@ -136,7 +136,7 @@ def bench_detection(tab, n, trials, scipy_trials, repeat, dev="cpu"):
     tab.add(label, "numba", "scipy + numpy", n * trials, t_ours, t_sp)
 
 
-def bench_transport(tab, batch, hidden, steps, repeat, peak, dev="cpu"):
+def bench_transport(tab, batch, hidden, steps, repeat, peak, peak1=None, dev="cpu"):
     """The GRU envelope rows (first order from (r, d), with forward, exact order)."""
     net, x, r, d = bt.problem(batch, hidden, steps)
     L = steps
@@ -170,6 +170,18 @@ def bench_transport(tab, batch, hidden, steps, repeat, peak, dev="cpu"):
             "(cumsum log r, d / r; one pass per lag)", n, t_ours, t_tp, roof)  # fmt: skip
     tab.add(label + ", from (r, d)", "numba", "numpy prefix-sum (the same method)", n,
             t_ours, t_np, roof)  # fmt: skip
+    # the same on one thread each: on a shared machine, the ratio with equal resources
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    torch.set_num_threads(1)
+    try:
+        t_ours1 = timed(lambda: bt.ours_first(r, d, L), repeat)
+        t_tp1 = timed(lambda: bt.torch_prefix(torch, rt, dt, L), repeat)
+    finally:
+        numba.set_num_threads(threads)
+        torch.set_num_threads(threads)
+    tab.add(label + ", from (r, d), 1 thread each", "numba", "torch prefix-sum (as above)",
+            n, t_ours1, t_tp1, f"{2 * n / t_ours1 / peak1:.0%} of the 1-thread roof")  # fmt: skip
     # the prefix-sum peers stream ~128 bytes per (sequence, position, lag, unit) element:
     # nine tensor passes (two reads and a write each for the two differences, the product;
     # a read and a write for exp, + 1, abs; a read for the sum)
@@ -223,13 +235,16 @@ def main(argv=None) -> int:
     tab = Table(progress)
     t0 = time.perf_counter()
     peak = roofline.madd_peak(args.repeat)
+    numba.set_num_threads(1)
+    peak1 = roofline.madd_peak(args.repeat)
+    numba.set_num_threads(threads)
     tab.bandwidth = roofline.stream_bandwidth(args.repeat)
     progress(f"roofline: {peak:.3g} multiply-adds/s, triad {tab.bandwidth / 1e9:.1f} GB/s")
     size = 10**6 if q else 10**7
     bench_sampler(tab, size, 10**4 if q else 10**5, args.repeat)
     n, trials = (1000, 200) if q else (10_000, 1000)
     bench_detection(tab, n, trials, max(10, trials // 20), args.repeat)
-    bench_transport(tab, *((8, 32, 64) if q else (64, 64, 256)), args.repeat, peak)
+    bench_transport(tab, *((8, 32, 64) if q else (64, 64, 256)), args.repeat, peak, peak1)
     if device.cuda_available() and not device.simulator_enabled():
         bench_sampler(tab, 10 * size, 0, args.repeat, dev="cuda")
         bench_detection(tab, n, 10 * trials, 0, args.repeat, dev="cuda")
@@ -241,7 +256,8 @@ def main(argv=None) -> int:
         f"{time.perf_counter() - t0:.0f} s. Peers marked SciPy are timed on a fraction of "
         "the work and scaled per item.\n\n"
         f"Roofline, measured in this run on the same {threads} threads: {peak:.3g} "
-        f"multiply-adds/s on cached data (numba, vectorised), a streaming triad of "
+        f"multiply-adds/s on cached data (numba, vectorised; {peak1:.3g} on one thread), "
+        "a streaming triad of "
         f"{tab.bandwidth / 1e9:.1f} GB/s.\n\n"
         + tab.markdown()
         + "\n\n"
