@@ -82,14 +82,14 @@ def test_sign_flip_makes_zero_mean_lags_detectable():
     psi = np.random.default_rng(0).standard_normal((256, 41))
     flipped = claims.author_pipeline(psi, 2.0)
     assert np.all(flipped <= 1e4)
-    det = claims.corrected_test(psi, 2.0)
+    det = claims.corrected_test(psi)
     # 41 lags at 5 %: more than 8 false detections has probability < 1e-3
     assert det.sum() <= 8
 
 
 def test_corrected_test_detects_a_real_mean():
     psi = np.random.default_rng(1).standard_normal((256, 5)) + np.array([0, 0, 0.5, 0, 1.0])
-    det = claims.corrected_test(psi, 2.0)
+    det = claims.corrected_test(psi)
     assert det[2] and det[4]
 
 

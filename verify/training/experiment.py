@@ -83,11 +83,12 @@ PROFILES = {
         train=TrainConfig(
             hidden=32,
             batch=16,
-            n_max=8192,
+            n_max=5792,
             n_first=128,
             lr=None,
             spectrum=("chrono", (("t_max", 96.0),)),
             noise_batch=32,
+            n_directions=4,
             n_boot=50,
         ),
         archs=("gru", "lstm"),
