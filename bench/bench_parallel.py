@@ -133,10 +133,12 @@ def main():
     load = os.getloadavg()[0]
     serial_ex = _Threads()
     serial_s, serial = timed(claims, args.profile, args.seed, serial_ex)
+    print(f"serial: {serial_s:.1f} s (load average at start {load:.2f})", flush=True)
     t0 = time.perf_counter()
     with parallel.local(args.workers) as cluster_ex:
         start_s = time.perf_counter() - t0
         dask_s, on_cluster = timed(claims, args.profile, args.seed, cluster_ex)
+    print(f"--workers {args.workers}: {dask_s:.1f} s + {start_s:.1f} s start", flush=True)
     same = _results(serial) == _results(on_cluster)
     text = render(args, load, serial_s, serial_ex, dask_s, start_s, same, cluster_ex)
     print(text)
