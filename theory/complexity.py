@@ -216,9 +216,9 @@ class SampleComplexity:
             arr = np.asarray(lag, dtype=float)
         except (TypeError, ValueError):
             raise ValueError(f"lag must be a real number >= {lo}, got {lag!r}") from None
-        if np.isnan(arr).any() or (arr < lo).any():
+        if not np.isfinite(arr).all() or (arr < lo).any():
             raise ValueError(
-                f"lag must be >= {lo} (the {self.law.name} law's smallest lag) and not NaN, "
+                f"lag must be finite and >= {lo} (the {self.law.name} law's smallest lag), "
                 f"got {lag!r}"
             )
         return arr
@@ -226,7 +226,7 @@ class SampleComplexity:
     def log(self, lag):
         """``ln`` of the continuous N(ell), from ``ln f`` (finite where f underflows).
 
-        Raises ``ValueError`` for a lag below ``law.min_lag`` (lags are >= 0) or NaN.
+        Raises ``ValueError`` for a lag below ``law.min_lag`` (lags are >= 0), NaN or inf.
         """
         d = self.detection
         lf = np.asarray(self.law.log(self._check_lag(lag)), dtype=float)

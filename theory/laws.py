@@ -260,6 +260,8 @@ LAWS: dict[str, type[EnvelopeLaw]] = {
 
 def make_law(name: str, **params) -> EnvelopeLaw:
     """Build a law from its registry name (``exponential``, ``polynomial``, ...)."""
+    if not isinstance(name, str):
+        raise TypeError(f"the law name must be a string, one of {sorted(LAWS)}; got {name!r}")
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     if key not in LAWS:
         raise ValueError(f"unknown envelope law {name!r}; choose one of {sorted(LAWS)}")

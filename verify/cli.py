@@ -188,9 +188,17 @@ def cmd_report(args):
     return _run(args, write_report=True)
 
 
+def _check_ns(ns):
+    """``--N`` values, checked before any work: finite and >= 1."""
+    for n in ns or []:
+        if not n >= 1:
+            raise UsageError(f"--N: N must be >= 1, got {n:g}")
+
+
 def _formula_payload(args):
     import theory
 
+    _check_ns(args.N)
     params = dict(args.param or [])
     law = theory.make_law(args.law, **params)
     n_of = theory.sample_complexity(law, args.alpha, args.sigma, args.c, args.delta)
@@ -287,12 +295,15 @@ def _load_array(path, flag, *, text_ok):
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{flag}: no such file {str(path)!r}")
+    with open(p, "rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":  # np.load would open it as an archive, and leak it
+            raise UsageError(f"{flag} {str(path)!r}: expected one .npy array, got a zip/.npz file")
     try:
         if p.suffix == ".npy" or not text_ok:
             x = np.load(p, allow_pickle=False)
         else:
             x = np.loadtxt(p, dtype=float, ndmin=1)
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
         what = "a .npy array" if not text_ok else "a .npy array or a text file of numbers"
         raise UsageError(f"{flag} {str(path)!r}: not {what} ({exc})") from None
     if not isinstance(x, np.ndarray):  # e.g. an .npz archive
@@ -340,6 +351,7 @@ def cmd_window(args):
     if args.noise_samples is not None and args.sigma is not None:
         raise UsageError("--sigma goes with --alpha; --noise-samples estimates sigma")
     _check_json_path(args.json)
+    _check_ns(args.N)
     if not zipfile.is_zipfile(args.weights):  # np.load would leave the file open
         raise UsageError(f"--weights {str(args.weights)!r}: not an .npz archive")
     try:

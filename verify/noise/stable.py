@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_CLIP",
     "DEFAULT_TRIM",
     "ESTIMATORS",
+    "MAX_DRAWS",
     "MAX_SIZE",
     "kappa",
     "sample",
@@ -77,6 +78,10 @@ def _memory_bytes() -> int:
 
 #: Largest ``size`` of :func:`sample`: float64 values filling half the physical memory.
 MAX_SIZE = _memory_bytes() // 2 // 8
+
+
+#: Largest ``n * trials`` of :func:`trial_means`: 10**12 draws, hours on a CPU.
+MAX_DRAWS = 10**12
 
 
 def _check_size(size) -> int:
@@ -183,8 +188,13 @@ def sample_reference(alpha, beta=0.0, sigma=1.0, mu=0.0, *, size, seed, param="S
 def _check_trials(alpha, beta, sigma, signal, n, trials, estimator, trim, clip, param):
     a, b, s = _check_common(alpha, beta, sigma, param)
     sig = check_in_range("signal", signal)
-    n = check_int("n", n, lo=1)
-    trials = check_int("trials", trials, lo=1)
+    n = check_int("n", n, lo=1, hi=MAX_DRAWS)
+    trials = check_int("trials", trials, lo=1, hi=MAX_SIZE)
+    if n * trials > MAX_DRAWS:
+        raise ValueError(
+            f"n * trials must be at most {MAX_DRAWS:.0e} draws (hours of work), got "
+            f"n = {n}, trials = {trials}"
+        )
     if estimator not in _EST_CODE:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     trim = check_in_range("trim", trim, 0.0, 0.5, hi_open=True)
