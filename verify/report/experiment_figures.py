@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .figures import _plt
 
@@ -76,6 +77,7 @@ def _windows(data, path):
         if np.isfinite(th).any():
             ax.plot(n, th, ":", label="theory H_N (fitted law)")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # the minor labels overlap
         ax.set_ylim(-2, max(lags) * 1.1)
         ax.set_title(d["cell"], fontsize=8)
         ax.set_xlabel("sequences seen", fontsize=7)
