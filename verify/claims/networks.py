@@ -149,9 +149,10 @@ def check_c6(profile, seed, false_alarm):
     wn = np.median([r["narrow"]["windows"] for r in res], axis=0).astype(int)
     wb = np.median([r["broad"]["windows"] for r in res], axis=0).astype(int)
     slopes = [r["broad"]["slope"] for r in res]
-    # control: the broad network checked against a different spectrum of the same mean
+    # control: a broad network (1024 units, enough to resolve the difference) checked
+    # against a different spectrum of the same mean retention
     neg = diag.spectrum_envelope_check(
-        spectra.BetaRetention(*C6_BROAD), reference=spectra.UniformRetention(0.8), hidden=hidden,
+        spectra.BetaRetention(*C6_BROAD), reference=spectra.UniformRetention(0.8), hidden=1024,
         max_lag=150, seed=seed % 2**31,
     )  # fmt: skip
     return CheckResult(
@@ -402,7 +403,7 @@ def check_c8(profile, seed, false_alarm):
 # ---------------------------------------------------------------------------------- C9
 
 C9_N = 1e6
-C9_BATCH = 8
+C9_BATCH = 16
 
 
 def _jackknife_tail(log_seq, start):

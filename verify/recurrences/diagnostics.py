@@ -1,5 +1,8 @@
 """The recurrence claims C6-C9 of THEORY.md as functions returning plain data.
 
+The per-unit rates are looked up as ``verify.recurrences.envelope.unit_rates`` at call time,
+so replacing that one function (e.g. Adam's rates by SGD's) reaches every function here.
+
 Every function is deterministic given its seeds and returns a ``dict`` of floats, arrays and
 law objects; deciding pass/fail belongs to the caller (the ``passed`` entries apply the
 thresholds stated in each docstring).
@@ -12,20 +15,26 @@ from scipy.stats import spearmanr
 
 from theory._validate import check_in_range, check_int, check_positive
 
-from .envelope import envelope_of_trajectory, measure_envelope, unit_rates
+from . import envelope as _envelope
+from .envelope import envelope_of_trajectory, measure_envelope
 from .fit import fit_envelope
 from .gated import ConstGate, DiagGate
 from .init import random_inputs
 from .transport import check_lag, check_net
 
 __all__ = [
+    "CORRECTION_SCALES",
     "broad_spectrum_windows",
+    "equal_bound_constgate",
+    "expansion_accuracy",
     "first_order_fidelity",
     "max_jacobian_norm",
     "optimizer_reshapes_envelope",
+    "sequence_log_envelopes",
     "spectrum_envelope_check",
     "spectrum_network",
     "stability_vs_learnability",
+    "tail_regime",
 ]
 
 
@@ -153,7 +162,7 @@ def first_order_fidelity(net, x, max_lag, optimizer="sgd", lr=1.0, v_hat=None,
     net = check_net(net)
     x = net.check_inputs(x)
     max_lag = check_lag(max_lag, x.shape[1])
-    rates = unit_rates(net, optimizer, lr, v_hat)
+    rates = _envelope.unit_rates(net, optimizer, lr, v_hat)
     traj = net.forward(x)
     first = envelope_of_trajectory(net, traj, max_lag, "first", rates, optimizer,
                                    correction_scale=float(correction_sign))  # fmt: skip
@@ -241,8 +250,8 @@ def optimizer_reshapes_envelope(net, x, max_lag, v_hat, lr=1.0, eps=1e-8,
     x = net.check_inputs(x)
     max_lag = check_lag(max_lag, x.shape[1])
     traj = net.forward(x)
-    sgd = envelope_of_trajectory(net, traj, max_lag, order, unit_rates(net, "sgd", lr))
-    rates = unit_rates(net, "adam", lr, v_hat, eps)
+    sgd = envelope_of_trajectory(net, traj, max_lag, order, _envelope.unit_rates(net, "sgd", lr))
+    rates = _envelope.unit_rates(net, "adam", lr, v_hat, eps)
     adam = envelope_of_trajectory(net, traj, max_lag, order, rates, "adam")
     shape = (adam.log_f - adam.log_f[0]) - (sgd.log_f - sgd.log_f[0])
     return dict(
@@ -277,7 +286,7 @@ def expansion_accuracy(net, x, max_lag, scales=CORRECTION_SCALES) -> dict:
     net = check_net(net)
     x = net.check_inputs(x)
     max_lag = check_lag(max_lag, x.shape[1])
-    rates = unit_rates(net, "sgd", 1.0)
+    rates = _envelope.unit_rates(net, "sgd", 1.0)
     traj = net.forward(x)
     exact = envelope_of_trajectory(net, traj, max_lag, "exact", rates)
     zeroth = envelope_of_trajectory(net, traj, max_lag, "zeroth", rates)
@@ -368,7 +377,7 @@ def sequence_log_envelopes(net, x, max_lag, order="first", optimizer="sgd", lr=1
     net = check_net(net)
     x = net.check_inputs(x)
     max_lag = check_lag(max_lag, x.shape[1])
-    rates = unit_rates(net, optimizer, lr, v_hat)
+    rates = _envelope.unit_rates(net, optimizer, lr, v_hat)
     traj = net.forward(x)
     out = np.empty((x.shape[0], max_lag + 1))
     for b in range(x.shape[0]):
