@@ -484,7 +484,8 @@ def local(
             n_workers=int(workers),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never a clash with another cluster
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
             timeout=start_timeout_s,
         )
