@@ -428,3 +428,61 @@ def test_minimal_n_rejects_a_grid_that_collapses():
     mean = det.prefactor * 1.0 ** (-1.0 / det.rate)  # closed-form N = 1
     with pytest.raises(ValueError, match="distinct sample sizes"):
         dm.minimal_n(det, mean, trials=50, seed=0)
+
+
+# --------------------------------------------------------------------------------------
+# the signed statistic, the critical level and the one-sided power
+# --------------------------------------------------------------------------------------
+def test_simulate_statistic_is_the_statistic_of_simulate_power():
+    det = theory.Detection(1.5)
+    for method in ("sum", "shortcut"):
+        t = dm.simulate_statistic(det, 0.5, 300, trials=500, seed=42, method=method)
+        p = dm.simulate_power(det, 0.5, 300, trials=500, seed=42, method=method)
+        assert t.shape == (500,)
+        assert int(np.count_nonzero(np.abs(t) > det.epsilon)) == p.hits
+
+
+def test_one_sided_power_is_one_minus_delta_at_the_closed_form():
+    det = theory.Detection(1.5)
+    n = 1000
+    mean = (det.epsilon + det.q_power) / dm.standardised_signal(det, 1.0, n)
+    assert dm.one_sided_power(det, mean, n) == pytest.approx(1 - det.delta, abs=1e-9)
+    # the wrong side adds exactly F(-2 eps - q)
+    extra = theory.sas_cdf(-2 * det.epsilon - det.q_power, 1.5)
+    assert dm.predicted_power(det, mean, n) == pytest.approx(1 - det.delta + extra, abs=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
+def test_sas_density_matches_scipy(alpha):
+    from scipy import stats
+
+    for x in (0.3, 1.0, 2.5):
+        ref = stats.levy_stable.pdf(x, alpha, 0.0)
+        assert dm.sas_density(x, alpha) == pytest.approx(ref, rel=1e-5)
+
+
+CRIT_CASES = [(1.2, 300), (1.5, 1000), (2.0, 100)]
+
+
+@pytest.mark.parametrize("alpha, n", CRIT_CASES)
+def test_critical_level_interval_covers_the_exact_levels(alpha, n):
+    # false alarm: FA in total over the cases x 2 intervals (each a score test inverted at z)
+    z = dm.z_for(FA, 2 * len(CRIT_CASES))
+    det = theory.Detection(alpha)
+    k = CRIT_CASES.index((alpha, n))
+    cl = dm.critical_level(det, n, trials=100_000, seed=700 + k, z=z)
+    s1 = dm.exact_critical_s(det, two_sided=False)
+    s2 = dm.exact_critical_s(det, two_sided=True)
+    assert s1 == pytest.approx(det.epsilon + det.q_power, rel=1e-9)
+    assert s2 <= s1
+    assert cl.s_one_ci[0] <= cl.s_one <= cl.s_one_ci[1]
+    assert cl.s_two_ci[0] <= cl.s_two <= cl.s_two_ci[1]
+    assert cl.s_one_ci[0] <= s1 <= cl.s_one_ci[1], cl
+    assert cl.s_two_ci[0] <= s2 <= cl.s_two_ci[1], cl
+    # negative control: a level 5 % off lies outside (the interval is ~1 % wide here)
+    for wrong in (0.95 * s1, 1.05 * s1):
+        assert not cl.s_one_ci[0] <= wrong <= cl.s_one_ci[1]
+    assert cl.mean(s1) == pytest.approx(s1 / dm.standardised_signal(det, 1.0, n), rel=1e-12)
+    # the drawn signal does not matter (the statistic is s + noise): same noise, same level
+    moved = dm.critical_level(det, n, trials=100_000, seed=700 + k, z=z, signal=0.3)
+    assert moved.s_one == pytest.approx(cl.s_one, rel=1e-9)

@@ -58,7 +58,7 @@ def _windows(ax, res):
     for law in laws:
         pts = [r for r in rows if r["law"] == law]
         n = [r["N"] for r in pts]
-        pred = [max(r["predicted"], 0.5) for r in pts]
+        pred = [np.nan if r["predicted"] is None else max(r["predicted"], 0.5) for r in pts]
         emp = [max(r["empirical"], 0.5) for r in pts]
         line = ax.plot(n, pred, "-", label=f"{law} predicted")
         ax.plot(n, emp, "o", color=line[0].get_color(), label=f"{law} simulated")
@@ -142,7 +142,7 @@ def _quantiles(ax, res):
 
 def _growth(ax, res):
     curves = res.figures["growth"]
-    top = max(max(c["predicted"] + c["empirical"]) for c in curves)
+    top = max(max(v for v in c["predicted"] + c["empirical"] if v is not None) for c in curves)
     for c in curves:
         grid = np.array(c["N_grid"], dtype=float)
         line = ax.plot(
@@ -150,6 +150,7 @@ def _growth(ax, res):
         )
         color = line[0].get_color()
         ax.plot(grid, np.maximum(_arr(c["H_v1_continuous"]), 0.5), ":", color=color, lw=1)
+        # simulated: the continuous window f^-1(simulated critical level)
         ax.plot(c["N"], np.maximum(np.array(c["empirical"], dtype=float), 0.5), "o", color=color)
     ax.set_xscale("log")
     ax.set_yscale("log")
