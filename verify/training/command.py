@@ -55,6 +55,9 @@ def add_parser(subparsers):
         "--report", default=DEFAULT_REPORT, help=f"report folder (default: {DEFAULT_REPORT})"
     )
     e.add_argument("--no-report", action="store_true", help="do not write a report")
+    from verify.parallel import add_arguments as executor_opts
+
+    executor_opts(e)  # --workers, --scheduler, --scheduler-file: cells on Dask
     e.set_defaults(func=run)
     return e
 
@@ -74,6 +77,12 @@ def _progress(stream):
             )
 
     return show
+
+
+def _cluster_map(fn, cells, progress=None):
+    from verify.parallel import map_cells
+
+    return map_cells(fn, cells, label="experiment")
 
 
 def run(args) -> int:
@@ -101,17 +110,23 @@ def run(args) -> int:
         return 2
     profile = PROFILES["full" if args.full else "tiny" if args.tiny else "quick"]
     command = "learnwin " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0] else ""
+    from verify import parallel
+
     t0 = time.perf_counter()
-    run_ = run_experiment(
-        profile,
-        archs=args.arch,
-        optimizers=args.optimizer,
-        seeds=args.seeds,
-        seed=args.seed,
-        device=args.device,
-        progress=_progress(sys.stderr),
-        command=command,
-    )
+    with parallel.from_args(args, progress=parallel.stderr_progress(sys.stderr)) as ex:
+        # serially, the detailed per-cell lines; on a cluster, the executor's progress
+        mapper = None if isinstance(ex, parallel.Serial) else _cluster_map
+        run_ = run_experiment(
+            profile,
+            archs=args.arch,
+            optimizers=args.optimizer,
+            seeds=args.seeds,
+            seed=args.seed,
+            device=args.device,
+            progress=_progress(sys.stderr),
+            mapper=mapper,
+            command=command,
+        )
     print(
         f"experiment ({profile.name}, seed {args.seed}): {len(run_.cells)} cells in "
         f"{time.perf_counter() - t0:.1f} s"
