@@ -23,6 +23,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = ["MUTATIONS", "Mutation", "clear_caches", "get", "patch_everywhere"]
 
 
@@ -148,18 +150,19 @@ def _q_power_two_sided():
     return patch_everywhere(_detection(), "q_power", _property(value))
 
 
-def _window_call(shift=0, rounding=None):
+def _window_call(shift=0, ceil=False):
+    """H_N shifted by ``shift`` lags, or rounded up (``ceil``) where a lag is learnable."""
     cls = _window()
 
     def make(orig):
         def call(self, n):
-            if rounding is not None:
-                import numpy as np
-
+            out = orig(self, n)
+            if ceil:
                 h = np.asarray(self.continuous(n), dtype=float)
-                out = rounding(h).astype(np.int64)
+                up = (np.asarray(out) >= 0) & (h > np.asarray(out, dtype=float))
+                out = np.asarray(out) + up.astype(np.int64)
                 return int(out) if out.ndim == 0 else out
-            return orig(self, n) + shift
+            return out + shift
 
         return call
 
@@ -304,7 +307,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("H+1", "H_N one lag too long", lambda: _window_call(shift=1), ("C3",)),
     Mutation("H-1", "H_N one lag too short", lambda: _window_call(shift=-1), ("C3",)),
     Mutation("ceil", "H_N = ceil(f^-1(theta_N)) instead of floor",
-             lambda: _window_call(rounding=__import__("numpy").ceil), ("C3",)),
+             lambda: _window_call(ceil=True), ("C3",)),
     Mutation("inverse", "stretched exponential inverted with (ln(A/theta))^gamma for ^(1/gamma)",
              _inverse_exponent, ("C3",)),
     Mutation("q-gauss", "q_{1-delta} taken from the Gaussian whatever alpha is",
