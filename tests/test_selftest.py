@@ -122,3 +122,24 @@ def test_seed_run_budget():
     assert not bad.consistent
     lo, hi = bad.rate_ci()
     assert lo < 0.1 < hi
+
+
+def _matrix(names, mode="expected"):
+    from verify.selftest import kill_matrix
+
+    return kill_matrix([get(n) for n in names], profile="quick", seed=20251205, mode=mode)
+
+
+def test_kill_matrix_prefactor_and_window_killed():
+    # a cheap slice of the matrix for CI: a prefactor 5 % off and H_N one lag short
+    km = _matrix(["K*1.05", "H-1"])
+    assert km.baseline_passes, km.baseline
+    assert km.killers("K*1.05") == ["C2"] and km.killers("H-1") == ["C3"], km.cells
+    assert km.all_killed
+
+
+@pytest.mark.slow
+def test_kill_matrix_every_mutation_killed():
+    km = _matrix([m.name for m in MUTATIONS])
+    survivors = [m.name for m in MUTATIONS if not km.killed(m.name)]
+    assert km.baseline_passes and not survivors, (km.baseline, survivors)

@@ -47,9 +47,10 @@ def add_parser(subparsers):
                    help=f"suite seed of the matrix (default: {DEFAULT_SEED})")  # fmt: skip
     s.add_argument("--json", help="write the matrix (and seed run) as JSON to this file")
     s.add_argument(
-        "--page",
-        help="write the markdown page 'What this suite can detect' to this file "
-        "(e.g. reports/selftest.md)",
+        "--report",
+        metavar="DIR",
+        help="add the page 'What this suite can detect' (selftest.md) to this report folder, "
+        "with the correct code's pages of the claims run (e.g. reports)",
     )
     s.set_defaults(func=run)
     return s
@@ -88,9 +89,12 @@ def run(args) -> int:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.seeds < 0:
         raise ValueError(f"--seeds must be >= 0, got {args.seeds}")
-    for out in (args.json, args.page):  # refuse before the (long) run, not after
-        if out and not Path(out).resolve().parent.is_dir():
-            raise ValueError(f"folder {Path(out).parent} does not exist (for {out})")
+    from ..report.writer import check_report_dir, check_writable_file
+
+    if args.json:  # refuse before the (long) run, not after
+        check_writable_file(args.json, what="--json")
+    if args.report:
+        check_report_dir(args.report)
     muts = MUTATIONS
     if args.mutations:
         muts = [get(n.strip()) for n in args.mutations.split(",") if n.strip()]
@@ -115,7 +119,12 @@ def run(args) -> int:
     if args.json:
         data = {"matrix": km.as_dict(), "seeds": seeds.as_dict() if seeds else None}
         _write_atomic(args.json, json.dumps(data, indent=2, sort_keys=True))
-    if args.page:
-        _write_atomic(args.page, page)
+    if args.report:
+        from ..report import write_report
+
+        km.suite.command = "learnwin " + " ".join(sys.argv[1:])
+        km.suite.extras["What this suite can detect"] = ("selftest.md", page)
+        out = write_report(km.suite, args.report)
+        print(f"report written to {out}/selftest.md", file=sys.stderr)
     ok = km.all_killed and (seeds is None or seeds.consistent)
     return 0 if ok else 1

@@ -56,6 +56,7 @@ class KillMatrix:
     mode: str = "expected"
     resolution: dict[str, dict] = field(default_factory=dict)
     runtime_s: float = 0.0
+    suite: object = field(default=None, repr=False)  # the correct code's SuiteResult
 
     def killers(self, name: str) -> list[str]:
         """Claims that turned from a passing to a failing verdict under mutation ``name``."""
@@ -94,10 +95,13 @@ class KillMatrix:
         }
 
 
-def _run(claims, profile, seed, device=None):
+def _suite(claims, profile, seed, device=None):
     clear_caches()
-    suite = run_suite(claims, profile, seed, device=device)
-    return {r.claim: r for r in suite.results}
+    return run_suite(claims, profile, seed, device=device)
+
+
+def _run(claims, profile, seed, device=None):
+    return {r.claim: r for r in _suite(claims, profile, seed, device).results}
 
 
 def kill_matrix(
@@ -139,7 +143,8 @@ def kill_matrix(
             wanted = {c for m in mutations for c in m.expected}
             claims = [c for c in available() if c in wanted]
     claims = list(claims)
-    base = _run(claims, profile, seed, device)
+    base_suite = _suite(claims, profile, seed, device)
+    base = {r.claim: r for r in base_suite.results}
     say("correct code: " + ", ".join(f"{c} {r.verdict.upper()}" for c, r in base.items()))
     km = KillMatrix(
         profile=profile,
@@ -148,6 +153,7 @@ def kill_matrix(
         baseline={c: r.verdict for c, r in base.items()},
         mode=mode,
         resolution={c: dict(r.resolution) for c, r in base.items()},
+        suite=base_suite,
     )
     for i, m in enumerate(mutations):
         km.mutations.append({"name": m.name, "description": m.description,
