@@ -100,3 +100,40 @@ def test_c9_adam_rates_reshape_envelope():
     # control: uniform second moments rescale but do not reshape the envelope
     flat = dg.optimizer_reshapes_envelope(net, x, 48, v_hat=np.full((48, 16), 0.3), lr=1e-3)
     assert flat["max_abs_log_shape_change"] < 1e-12
+
+
+def test_tail_regime_names_power_laws_and_exponentials():
+    lags = np.arange(301)
+    power = spectra.BetaRetention(9.0, 1.0)
+    res = dg.tail_regime(lags, power.log_envelope(lags), 37)
+    assert res["regime"] == "power" and -1.0 < res["loglog_slope"] < -0.8
+    expo = dg.tail_regime(lags, lags * np.log(0.9), 37)
+    assert expo["regime"] == "exponential"
+    assert expo["semilog_slope"] == pytest.approx(np.log(0.9), rel=1e-12)
+    with pytest.raises(ValueError, match="start"):
+        dg.tail_regime(lags, lags * np.log(0.9), 299)
+
+
+@pytest.mark.parametrize("r", [0.3, 0.7, 0.95])
+def test_equal_bound_constgate_respects_its_bound(r):
+    net = dg.equal_bound_constgate(8, 2, r, 0.99, seed=1)
+    x = rec.random_inputs(2, 50, 2, seed=2)
+    assert dg.max_jacobian_norm(net, x) <= 0.99
+    with pytest.raises(ValueError, match="retention"):
+        dg.equal_bound_constgate(8, 2, 0.995, 0.99)
+
+
+def test_sequence_envelopes_average_to_the_batch_envelope():
+    net = rec.GRU.init(8, 2, rec.Chrono(t_max=20), seed=3)
+    x = rec.random_inputs(3, 40, 2, seed=4)
+    seq = dg.sequence_log_envelopes(net, x, 20)
+    batch = rec.measure_envelope(net, x, 20).log_f
+    np.testing.assert_allclose(np.log(np.exp(seq).mean(axis=0)), batch, rtol=0, atol=1e-12)
+
+
+def test_expansion_accuracy_first_beats_zeroth_and_scaled_corrections():
+    net = rec.DiagGate.init(16, 4, spectra.BetaRetention(9, 1), seed=5, recurrent_scale=0.5)
+    res = dg.expansion_accuracy(net, rec.random_inputs(2, 64, 4, seed=6), 32)
+    assert res["sq_err_first"] < 0.5 * res["sq_err_zeroth"]
+    k3 = list(res["scales"]).index(3.0)
+    assert res["sq_err_scaled"][k3] > res["sq_err_zeroth"]
