@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+pytest.importorskip("torch", reason="the training tests need the 'train' extra")
+
 from verify import recurrences as rec
 from verify.cli import main
 from verify.training import claims

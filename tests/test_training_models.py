@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch", reason="the training tests need the 'train' extra")
+
 from hypothesis import given
 from hypothesis import strategies as st
 
