@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -94,18 +92,9 @@ def _check_json_path(path):
 
 def _write_atomic(path, text):
     """Write ``text`` to ``path`` through a temporary sibling (its folder must exist)."""
-    from .report.writer import umask_mode
+    from .report.writer import write_text_atomic
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, umask_mode())  # mkstemp makes 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 def _progress(stream):

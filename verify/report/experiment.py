@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .render import markdown_table
+from .writer import check_report_dir, swap_folder, umask_mode, write_text_atomic
 
 __all__ = [
     "check_page",
@@ -115,30 +116,16 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
 
-def write_text_atomic(path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_experiment_report(run, out_dir, *, figures: bool = True) -> Path:
     """Write ``index.md``, one page per check, figures, ``results.json`` and weights.
 
     The trained GRU/LSTM weights of the first seed go to ``weights/<cell>.npz``.
     """
-    out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_report_dir(out_dir)  # never replaces a file or a folder that is not a report
+    out.parent.mkdir(parents=True, exist_ok=True, mode=umask_mode(directory=True))
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
+        os.chmod(tmp, umask_mode(directory=True))
         figs = {}
         if figures:
             from .experiment_figures import make_experiment_figures
@@ -162,13 +149,7 @@ def write_experiment_report(run, out_dir, *, figures: bool = True) -> Path:
         (tmp / "results.json").write_text(
             json.dumps(run.as_dict(), indent=2, sort_keys=True), encoding="utf-8"
         )
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}-old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -30,8 +30,10 @@ __all__ = [
     "check_report_dir",
     "check_writable_file",
     "is_report_dir",
+    "swap_folder",
     "umask_mode",
     "write_report",
+    "write_text_atomic",
 ]
 
 #: File left in every report folder; its presence lets a later run replace the folder.
@@ -266,14 +268,7 @@ def write_report(suite, out_dir, *, figures: bool = True) -> Path:
             "passed": all(d["verdict"] in ("pass", "partial") for d in merged.values()),
         }
         _write_text(tmp / "results.json", json.dumps(data, indent=2, sort_keys=True))
-        _write_text(tmp / MARKER, "learnwin report folder: learnwin may replace its contents\n")
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}-old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -293,3 +288,37 @@ def _shown(d: dict, suite):
 
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
+
+
+def swap_folder(tmp: Path, out: Path) -> None:
+    """Mark the complete folder ``tmp`` as a report and put it in place of ``out``.
+
+    ``out`` (if any) is moved aside first and removed only after the swap, so that an
+    interruption leaves either the old or the new report, never half of one.
+    """
+    _write_text(tmp / MARKER, "learnwin report folder: learnwin may replace its contents\n")
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}-old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling; its folder must exist.
+
+    The file gets the permissions of the umask (``mkstemp`` alone makes 0600).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 __all__ = ["add_parser", "run"]
 
@@ -56,25 +53,6 @@ def add_parser(subparsers):
     return s
 
 
-def _write_atomic(path, text: str) -> None:
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; give a file name")
-    if not path.parent.is_dir():
-        raise ValueError(f"folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args) -> int:
     """Run the matrix (and the seed run); print the matrix; 0 when every error is killed."""
     from ..report.selftest import selftest_page
@@ -89,7 +67,7 @@ def run(args) -> int:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.seeds < 0:
         raise ValueError(f"--seeds must be >= 0, got {args.seeds}")
-    from ..report.writer import check_report_dir, check_writable_file
+    from ..report.writer import check_report_dir, check_writable_file, write_text_atomic
 
     if args.json:  # refuse before the (long) run, not after
         check_writable_file(args.json, what="--json")
@@ -118,7 +96,7 @@ def run(args) -> int:
     print(page)
     if args.json:
         data = {"matrix": km.as_dict(), "seeds": seeds.as_dict() if seeds else None}
-        _write_atomic(args.json, json.dumps(data, indent=2, sort_keys=True))
+        write_text_atomic(args.json, json.dumps(data, indent=2, sort_keys=True))
     if args.report:
         from ..report import write_report
 

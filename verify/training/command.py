@@ -108,6 +108,12 @@ def run(args) -> int:
             f"learnwin experiment: error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr
         )
         return 2
+    from verify.report.writer import check_report_dir, check_writable_file
+
+    if args.json:  # refused before the training, not after it
+        check_writable_file(args.json, what="--json")
+    if not args.no_report:
+        check_report_dir(args.report)
     profile = PROFILES["full" if args.full else "tiny" if args.tiny else "quick"]
     command = "learnwin " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0] else ""
     from verify import parallel
@@ -134,7 +140,7 @@ def run(args) -> int:
     for c in run_.checks:
         print(f"  {c.claim} {c.verdict.upper():8s} {c.measured}")
     if args.json:
-        from verify.report.experiment import write_text_atomic
+        from verify.report.writer import write_text_atomic
 
         write_text_atomic(args.json, json.dumps(run_.as_dict(), indent=2, sort_keys=True))
     if not args.no_report:
