@@ -149,7 +149,7 @@ MUTATIONS = [
     pytest.param("theta*1.05", _theta(1.05), ("C3", "C5"), marks=_slow),
     pytest.param("q-two-sided", _q_two_sided, ("C2", "C3", "C5"), marks=_slow),
     ("eps-one-sided", _eps_one_sided, ("C2",)),
-    ("sigma*1.05", _sampler(sigma_factor=1.05), ("C1", "C2", "C3")),
+    pytest.param("sigma*1.05", _sampler(sigma_factor=1.05), ("C1", "C2", "C3"), marks=_slow),
     pytest.param("skewed", _sampler(beta=0.5), ("C1", "C2"), marks=_slow),
     pytest.param("inverse", _inverse_gamma, ("C3", "C4"), marks=_slow),
     ("median-rate-kappa", _median_rate_kappa, ("R1",)),
