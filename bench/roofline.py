@@ -6,7 +6,7 @@ kernels it bounds, by the simplest loop that does the kernel's kind of work at f
 * :func:`madd_peak` — multiply-adds per second: every thread runs ``y = y * a + b`` over a
   4 KiB array (in the L1 cache), a loop LLVM vectorises.  The transport kernels' data stay
   in the L1 and L2 caches, so this is their arithmetic ceiling: one unit-update of
-  :func:`verify.recurrences.kernels.product_envelope` costs two multiply-adds and an
+  :func:`verify.recurrences.envelope_kernels.product_envelope` costs two multiply-adds and an
   absolute value, so the kernel is at its arithmetic bound at half this rate.
 * :func:`stream_bandwidth` — bytes per second of a streaming triad ``z = x + a y`` over
   arrays far larger than the caches (64 MiB each, parallel over threads): the ceiling of

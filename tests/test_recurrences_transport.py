@@ -5,7 +5,7 @@ import pytest
 from _recurrence_nets import KINDS, initial_state, make_net
 
 from verify import recurrences as rec
-from verify.recurrences import kernels
+from verify.recurrences import envelope_kernels, kernels
 from verify.recurrences.envelope import envelope_of_factors
 from verify.recurrences.transport import envelope_sums, envelope_sums_reference, step_factors
 
@@ -164,7 +164,7 @@ def test_envelope_sums_scalar_path_matches_reference():
     # and the log-sum-exp accumulator was used: without factor 1e-150 the sum of lag 20 of
     # unit 0 would be larger by far
     acc, m, s = (np.zeros((1, 4, 21)), np.full((1, 4, 21), -np.inf), np.zeros((1, 4, 21)))
-    kernels.product_envelope(fac, corr, True, 20, acc, m, s)
+    envelope_kernels.product_envelope(fac, corr, True, 20, acc, m, s)
     assert np.isfinite(m).any()
 
 
@@ -192,7 +192,7 @@ def test_product_envelope_is_the_same_whatever_the_thread_count():
     finally:
         numba.set_num_threads(threads)
     bufs = []
-    for fn in (kernels.product_envelope, kernels.product_envelope.py_func):
+    for fn in (envelope_kernels.product_envelope, envelope_kernels.product_envelope.py_func):
         acc, m, s = np.zeros((2, 5, 34)), np.full((2, 5, 34), -np.inf), np.zeros((2, 5, 34))
         fn(fac, corr, True, 33, acc, m, s)
         bufs.append((acc, m, s))

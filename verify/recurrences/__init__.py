@@ -10,6 +10,8 @@ torch_layout, gru, lstm
     The PyTorch weight layout (``.npz`` in and out) and the GRU and LSTM on it.
 kernels
     The numba kernels (forward passes, per-lag transport), parallel over sequences.
+envelope_kernels
+    The numba kernel of the envelope sums, without the per-lag transport array.
 init
     Gate spectra for seeded initialisers, chrono initialisation.
 transport

@@ -29,7 +29,7 @@ import numpy as np
 from theory._validate import check_int
 from verify.device import resolve
 
-from . import kernels
+from . import envelope_kernels, kernels
 from .cells import Cell, Trajectory
 
 __all__ = [
@@ -122,7 +122,7 @@ def _chunks(batch: int, hidden: int) -> int:
     A function of the shape only, never of the number of threads (the sums are taken per
     chunk and the chunks added in order).
     """
-    blocks = -(-hidden // kernels.UNITS)
+    blocks = -(-hidden // envelope_kernels.UNITS)
     return min(batch, max(1, -(-64 // blocks)))
 
 
@@ -147,7 +147,7 @@ def envelope_sums(fac, corr, order, max_lag) -> np.ndarray:
 
     Notes
     -----
-    Runs :func:`verify.recurrences.kernels.product_envelope`: the (B, T, L + 1, H)
+    Runs :func:`verify.recurrences.envelope_kernels.product_envelope`: the (B, T, L + 1, H)
     transport is never formed.  The sums are taken per chunk of sequences (a fixed grid
     that depends on B and H only) and the chunks are added in order, so the result is
     the same whatever the number of threads.
@@ -166,7 +166,7 @@ def envelope_sums(fac, corr, order, max_lag) -> np.ndarray:
     acc = np.zeros((C, H, max_lag + 1))
     env_m = np.full((C, H, max_lag + 1), -np.inf)
     env_s = np.zeros((C, H, max_lag + 1))
-    kernels.product_envelope(fac, corr, order == "first", max_lag, acc, env_m, env_s)
+    envelope_kernels.product_envelope(fac, corr, order == "first", max_lag, acc, env_m, env_s)
     with np.errstate(divide="ignore"):
         out = np.log(acc.sum(axis=0))
         if np.any(env_s > 0.0):  # some products left the float64 range
