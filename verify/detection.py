@@ -125,6 +125,20 @@ def _sim_rate(det: Detection) -> float:
     return det.alpha / (det.alpha - 1.0)
 
 
+def _check_simulation(det, mean, n, trials, method, device):
+    """Validate the arguments shared by the simulators; return ``(n, trials, device)``."""
+    n = check_int("n", n, lo=1)
+    trials = check_int("trials", trials, lo=1)
+    if mean != 0:
+        check_positive("mean", mean)
+    if method not in ("sum", "shortcut"):
+        raise ValueError(f"method must be 'sum' or 'shortcut', got {method!r}")
+    if method == "shortcut" and det.estimator != "mean":
+        raise ValueError("method='shortcut' is only valid for the mean estimator")
+    dev = resolve(device, det.estimator == "mean", f"estimator={det.estimator!r}")
+    return n, trials, dev
+
+
 def simulate_power(
     det: Detection,
     mean: float,
@@ -161,15 +175,7 @@ def simulate_power(
         mean, the test and an atomic count), so only the hit count comes back to the host;
         the median test has no GPU kernel.
     """
-    n = check_int("n", n, lo=1)
-    trials = check_int("trials", trials, lo=1)
-    if mean != 0:
-        check_positive("mean", mean)
-    if method not in ("sum", "shortcut"):
-        raise ValueError(f"method must be 'sum' or 'shortcut', got {method!r}")
-    if method == "shortcut" and det.estimator != "mean":
-        raise ValueError("method='shortcut' is only valid for the mean estimator")
-    dev = resolve(device, det.estimator == "mean", f"estimator={det.estimator!r}")
+    n, trials, dev = _check_simulation(det, mean, n, trials, method, device)
     factor = det.stat_scale * float(n) ** (1.0 / _sim_rate(det))
     kw = dict(n=n, trials=trials, seed=seed)
     if dev == "cuda" and method == "sum":
@@ -345,15 +351,7 @@ def simulate_statistic(
         Float64 array of shape ``(trials,)``: ``s + noise`` with ``s`` the standardised
         signal; for the mean test the noise is exactly SaS(1).
     """
-    n = check_int("n", n, lo=1)
-    trials = check_int("trials", trials, lo=1)
-    if mean != 0:
-        check_positive("mean", mean)
-    if method not in ("sum", "shortcut"):
-        raise ValueError(f"method must be 'sum' or 'shortcut', got {method!r}")
-    if method == "shortcut" and det.estimator != "mean":
-        raise ValueError("method='shortcut' is only valid for the mean estimator")
-    dev = resolve(device, det.estimator == "mean", f"estimator={det.estimator!r}")
+    n, trials, dev = _check_simulation(det, mean, n, trials, method, device)
     kw = dict(n=n, trials=trials, seed=seed, device=dev)
     if method == "shortcut":
         est = stable.trial_means_shortcut(det.alpha, det.sigma, mean, **kw)
