@@ -32,10 +32,10 @@ step() {  # step NAME CAP COMMAND...: run with a time cap, log to $out/NAME.log
 'numpy', numpy.__version__, 'scipy', scipy.__version__, 'sympy', sympy.__version__)"
     "$py" -c "from verify import device; print(device.describe('cuda'))"
 } 2>&1
-step tests 120 "$py" -m pytest tests/cuda tests/test_gpu_compile.py -m "not slow" -q \
+step tests 110 "$py" -m pytest tests/cuda tests/test_gpu_compile.py -m "not slow" -q \
     -p no:cacheprovider
-step gpu_tests 90 "$py" -m pytest tests/cuda -m gpu -q -p no:cacheprovider
-step bench 150 "$py" bench/run_all.py --threads "$(nproc)" --out "$out/summary.md"
+step gpu_tests 80 "$py" -m pytest tests/cuda -m gpu -q -p no:cacheprovider
+step bench 210 "$py" bench/run_all.py --threads "$(nproc)" --out "$out/summary.md"
 step verify_cuda 100 "$py" -m verify verify --quick --device cuda --no-report \
     --json "$out/verify_cuda.json"
 step experiment_cuda 60 "$py" -m verify experiment --tiny --device cuda --no-report \

@@ -37,7 +37,7 @@ def learned_kernel(model, batch, task, seed=0):
     """Return ``(ratio, lo, hi)``: ``c_hat(l_k) / c_k`` with its 95 % bootstrap interval."""
     with torch.no_grad():
         dtype = next(model.parameters()).dtype
-        y_hat = model(torch.as_tensor(batch.x, dtype=dtype)).double().numpy()
+        y_hat = model(torch.as_tensor(batch.x, dtype=dtype)).double().cpu().numpy()
     est, lo, hi = kernel_estimate(y_hat, batch.s, task.lags, seed=seed)
     c = np.asarray(task.coefs)
     return est / c, lo / c, hi / c
@@ -69,7 +69,7 @@ def optimizer_rates(model, optimizer, name) -> dict:
             v = state["exp_avg_sq"] / (1.0 - group["betas"][1] ** step)
         else:
             v = state["square_avg"]
-        blocks.append(v.detach().double().numpy())
+        blocks.append(v.detach().double().cpu().numpy())
     return {
         "optimizer": "adam",
         "lr": group["lr"],
@@ -144,7 +144,7 @@ def gradient_projections(model, x, y, v, keys):
         for t in _tangents(params, v, keys):
             full = {k: t.get(k, torch.zeros_like(p)) for k, p in params.items()}
             cols.append(torch.func.jvp(losses, (params,), (full,))[1])
-    return torch.stack(cols, dim=1).double().numpy()
+    return torch.stack(cols, dim=1).double().cpu().numpy()
 
 
 def gradient_noise(model, batch, n_directions=8, seed=0, n_boot=100):
@@ -209,4 +209,4 @@ def psi_samples(model, batch, max_lag, seed=0):
     with torch.no_grad():
         y_hat, dy = torch.func.jvp(out, (zero,), (tangent,))
     e = (y_hat - y)[:, s0:]
-    return (e * dy[:, s0:]).double().numpy()
+    return (e * dy[:, s0:]).double().cpu().numpy()

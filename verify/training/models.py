@@ -197,7 +197,10 @@ class Model(nn.Module):
 
     def arrays(self) -> dict:
         """Float64 NumPy copies of the canonical parameters (plus ``s`` for ConstGate)."""
-        out = {k: v.detach().to(torch.float64).numpy().copy() for k, v in self.canonical().items()}
+        out = {
+            k: v.detach().to(torch.float64).cpu().numpy().copy()
+            for k, v in self.canonical().items()
+        }
         if self.s_const is not None:
             out["s"] = np.array(self.s_const)
         return out

@@ -10,6 +10,7 @@ picklable :class:`CellResult`, so that cells can be mapped over any executor.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -221,6 +222,9 @@ def run_cell(cell: Cell) -> CellResult:
     task, cfg = cell.task, cell.train
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for, but torch sees no CUDA GPU")
+    if cfg.device == "cuda":
+        # cuBLAS is deterministic only with a fixed workspace, read when its handle is made
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     device = torch.device(cfg.device)
     dtype = torch.float64
     name, params = cfg.spectrum
