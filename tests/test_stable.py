@@ -47,15 +47,16 @@ def test_kernel_equals_reference_exactly(alpha, beta, param):
 
 
 def test_independent_of_thread_count():
+    # 9 trials of 65 537 samples: 3 streams of 3 trials, dealt to different threads
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
         x1 = stable.sample(1.5, size=3 * stable.CHUNK + 7, seed=3)
-        m1 = stable.trial_means(1.5, n=999, trials=9, seed=3, estimator="median")
+        m1 = stable.trial_means(1.5, n=65_537, trials=9, seed=3, estimator="median")
     finally:
         numba.set_num_threads(before)
     x2 = stable.sample(1.5, size=3 * stable.CHUNK + 7, seed=3)
-    m2 = stable.trial_means(1.5, n=999, trials=9, seed=3, estimator="median")
+    m2 = stable.trial_means(1.5, n=65_537, trials=9, seed=3, estimator="median")
     np.testing.assert_array_equal(x1, x2)
     np.testing.assert_array_equal(m1, m2)
 
@@ -68,13 +69,13 @@ def test_seeds_give_different_streams():
 
 
 @pytest.mark.parametrize("estimator", stable.ESTIMATORS)
-@pytest.mark.parametrize("n", [1, 2, 4097, 10_000])
+@pytest.mark.parametrize("n", [1, 2, 4097, 10_000, 65_537])  # 65 537: 3 trials per stream
 def test_trial_means_kernel_equals_reference(estimator, n):
-    kw = dict(n=n, trials=5, seed=21, estimator=estimator, beta=0.3)
+    kw = dict(n=n, trials=7, seed=21, estimator=estimator, beta=0.3)
     par = stable.trial_means(1.4, 0.8, 0.25, **kw)
     ser = stable.trial_means(1.4, 0.8, 0.25, parallel=False, **kw)
     ref = stable.trial_means_reference(1.4, 0.8, 0.25, **kw)
-    assert par.shape == (5,)
+    assert par.shape == (7,)
     np.testing.assert_array_equal(par, ser)
     if estimator == "trimmed":  # same values, summed in another order
         np.testing.assert_allclose(par, ref, rtol=1e-12, atol=1e-15)
@@ -84,7 +85,7 @@ def test_trial_means_kernel_equals_reference(estimator, n):
 
 def _trial_stream(alpha, sigma, signal, n, trials, seed):
     """The raw samples of each trial, through the documented stream layout."""
-    gens = cms.generators(seed, trials)
+    gens = cms.trial_generators(seed, n, trials)
     return [cms.stream_numpy(g, n, alpha, 0.0, sigma, signal) for g in gens]
 
 

@@ -13,8 +13,11 @@ Every random number comes from a ``np.random.Generator(PCG64)`` spawned from one
 ``min(BLOCK, remaining)`` uniforms (``Generator.random``), then as many standard exponentials
 (``Generator.standard_exponential``), then the CMS transform. :func:`verify.noise.stable.sample`
 cuts its output into a fixed grid of chunks of :data:`CHUNK` samples, one stream each;
-:func:`verify.noise.stable.trial_means` gives every trial its own stream. The grid never
-depends on the number of threads, so results do not depend on ``NUMBA_NUM_THREADS``, and
+:func:`verify.noise.stable.trial_means` deals its trials to streams in consecutive groups
+of :func:`trial_group` trials (about :data:`GROUP_SAMPLES` samples per stream; one trial per
+stream once ``n >= GROUP_SAMPLES``), each trial drawing its ``n`` samples block by block from
+its group's stream after the trials before it. Neither grid depends on the number of
+threads, so results do not depend on ``NUMBA_NUM_THREADS``, and
 the pure-NumPy references (:func:`stream_numpy` here; ``sample_reference`` and
 ``trial_means_reference`` in :mod:`verify.noise.stable`) consume the same streams and
 reproduce the kernels' numbers.
@@ -54,6 +57,9 @@ __all__ = [
     "fill_block",
     "fill_stream",
     "generators",
+    "GROUP_SAMPLES",
+    "trial_group",
+    "trial_generators",
     "s0_shift",
     "sample_par",
     "sample_ser",
@@ -74,6 +80,10 @@ __all__ = [
 BLOCK = 1 << 12
 #: Samples per independent stream in :func:`sample` (fixed; independent of thread count).
 CHUNK = 1 << 16
+#: Samples per stream of :func:`trials_par` (a group of ``GROUP_SAMPLES // n`` trials; at
+#: least one trial): spawning one generator per trial would cost more than drawing its samples
+#: when trials are short.
+GROUP_SAMPLES = 1 << 18
 
 
 # ----------------------------------------------------------------------------------------
@@ -90,6 +100,23 @@ def seed_sequence(seed) -> np.random.SeedSequence:
 def generators(seed, count: int) -> list[np.random.Generator]:
     """``count`` independent PCG64 generators spawned from ``seed``'s ``SeedSequence``."""
     return [np.random.Generator(np.random.PCG64(c)) for c in seed_sequence(seed).spawn(count)]
+
+
+def trial_group(n: int) -> int:
+    """Trials per stream when every trial draws ``n`` samples: ``max(1, GROUP_SAMPLES // n)``."""
+    return max(1, GROUP_SAMPLES // int(n))
+
+
+def trial_generators(seed, n: int, trials: int):
+    """The generator of each trial, in trial order (a group's trials share one generator).
+
+    Trial ``t`` draws from child ``t // trial_group(n)`` of ``SeedSequence(seed)``'s spawn,
+    after the trials of its group before it; this is the layout of :func:`trials_par`.
+    """
+    group = trial_group(n)
+    gens = generators(seed, -(-trials // group))
+    for t in range(trials):
+        yield gens[t // group]
 
 
 def s0_shift(alpha: float, beta: float, param: str) -> float:
@@ -298,27 +325,35 @@ def trial_stat(gen, n, buf, est, g, clip, alpha, beta, ab, log_s, scale, loc):
 
 
 @pjit
-def trials_par(gens, n, width, workers, est, g, clip, alpha, beta, ab, log_s, scale, loc):
-    """One :func:`trial_stat` per stream in ``gens``, trials dealt round-robin to ``workers``."""
-    trials = len(gens)
+def trials_par(gens, trials, group, n, width, workers, est, g, clip, alpha, beta, ab, log_s,
+               scale, loc):  # fmt: skip
+    """``trials`` :func:`trial_stat` values, trial ``t`` from stream ``gens[t // group]``.
+
+    The streams (each a group of consecutive trials, drawn in order) are dealt round-robin to
+    ``workers``, each with its own buffer of ``width`` values.
+    """
     out = np.empty(trials)
     bufs = np.empty((workers, width))
     for j in prange(workers):
-        for t in range(j, trials, workers):
-            out[t] = trial_stat(
-                gens[np.intp(t)], n, bufs[j], est, g, clip, alpha, beta, ab, log_s, scale, loc
-            )
+        for c in range(j, len(gens), workers):
+            gen = gens[np.intp(c)]
+            for t in range(c * group, min(trials, (c + 1) * group)):
+                out[t] = trial_stat(
+                    gen, n, bufs[j], est, g, clip, alpha, beta, ab, log_s, scale, loc
+                )
     return out
 
 
 @jit
-def trials_ser(gens, n, width, workers, est, g, clip, alpha, beta, ab, log_s, scale, loc):
+def trials_ser(gens, trials, group, n, width, workers, est, g, clip, alpha, beta, ab, log_s,
+               scale, loc):  # fmt: skip
     """:func:`trials_par` in one thread (the same numbers)."""
-    trials = len(gens)
     out = np.empty(trials)
     buf = np.empty(width)
     for t in range(trials):
-        out[t] = trial_stat(gens[t], n, buf, est, g, clip, alpha, beta, ab, log_s, scale, loc)
+        out[t] = trial_stat(
+            gens[t // group], n, buf, est, g, clip, alpha, beta, ab, log_s, scale, loc
+        )
     return out
 
 

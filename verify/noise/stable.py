@@ -221,7 +221,7 @@ def trial_means(
     """Location estimates of ``trials`` independent samples ``signal + noise`` of size ``n``.
 
     Each trial draws ``n`` values ``X_i = signal + sigma * Z_i`` (``Z`` standard stable, as in
-    :func:`sample` with ``mu = 0``) from its own stream and reduces them to one number, so the
+    :func:`sample` with ``mu = 0``) from its group's stream and reduces them to one number, so the
     memory is O(trials) plus one buffer per thread (``BLOCK`` values for the mean and clipped
     mean, ``n`` for the median and trimmed mean); ``n * trials`` values are never stored.
 
@@ -238,7 +238,10 @@ def trial_means(
     trials : int
         Number of trials, >= 1.
     seed : int or numpy.random.SeedSequence
-        Root seed; trial ``t`` uses child ``t`` of ``SeedSequence(seed).spawn(trials)``.
+        Root seed. Trials are drawn in consecutive groups of ``trial_group(n)`` (about 2^18
+        samples) per child of ``SeedSequence(seed)``'s spawn, trial after trial
+        (:func:`verify.noise.cms.trial_generators`); one trial per child once
+        ``n >= 2^18``.
     estimator : {"mean", "median", "trimmed", "clipped"}, optional
         ``"mean"``: the sample mean. ``"median"``: the sample median (mean of the two middle
         values when ``n`` is even). ``"trimmed"``: the mean after cutting ``floor(trim * n)``
@@ -277,13 +280,13 @@ def trial_means(
         return gpu_noise.trial_statistics(
             n, trials, seed, clip * s, est == 3, a, b, ab, log_s, s, loc
         )
-    gens = _cms.generators(seed, trials)
+    group = _cms.trial_group(n)
+    gens = _cms.typed_list(_cms.generators(seed, -(-trials // group)))
     width = BLOCK if est in (0, 3) else n
-    workers = min(numba.get_num_threads(), trials) if parallel else 1
+    workers = min(numba.get_num_threads(), len(gens)) if parallel else 1
     g = int(trim * n)
     kernel = _cms.trials_par if parallel else _cms.trials_ser
-    gens = _cms.typed_list(gens)
-    return kernel(gens, n, width, workers, est, g, clip * s, a, b, ab, log_s, s, loc)
+    return kernel(gens, trials, group, n, width, workers, est, g, clip * s, a, b, ab, log_s, s, loc)
 
 
 def trial_means_reference(
@@ -316,7 +319,7 @@ def trial_means_reference(
     )
     loc = sig - s * _cms.s0_shift(a, b, param)
     out = np.empty(trials)
-    for t, gen in enumerate(_cms.generators(seed, trials)):
+    for t, gen in enumerate(_cms.trial_generators(seed, n, trials)):
         x = _cms.stream_numpy(gen, n, a, b, s, loc)
         if estimator in ("mean", "clipped"):
             if estimator == "clipped":
