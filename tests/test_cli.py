@@ -356,11 +356,11 @@ def test_json_files_follow_the_umask(tmp_path):
     import os
     import stat
 
-    from verify.cli import _write_atomic
+    from verify.commands.usage import write_atomic
 
     old = os.umask(0o022)
     try:
-        _write_atomic(tmp_path / "r.json", "{}")
+        write_atomic(tmp_path / "r.json", "{}")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644
