@@ -7,6 +7,8 @@ import pytest
 
 pytest.importorskip("torch", reason="the training tests need the 'train' extra")
 
+from dataclasses import replace
+
 from verify import recurrences as rec
 from verify.cli import main
 from verify.training import claims
@@ -119,3 +121,17 @@ def test_cli_refuses_cuda_without_a_gpu(capsys):
         pytest.skip("a CUDA GPU is present")
     assert main(["experiment", "--tiny", "--device", "cuda", "--no-report"]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_negative_seed(capsys):
+    assert main(["experiment", "--tiny", "--seed", "-1", "--no-report"]) == 2
+    assert "--seed must be >= 0" in capsys.readouterr().err
+
+
+def test_removed_block_is_probed_where_it_has_room():
+    # quick: planted 2, 3, 4, 6, 8, 12, 16, 24, ...; removing 8, 12, 16 leaves 12 with
+    # removed lags on both sides, six lags from the nearest kept one
+    assert PROFILES["quick"].probe == 12
+    assert PROFILES["full"].probe == 96
+    with pytest.raises(ValueError, match="removed"):
+        build_cells(replace(PROFILES["tiny"], removed=(1, 2, 4)))

@@ -117,21 +117,29 @@ def theory_window(s, log_c: float, ns):
 
 
 # ---------------------------------------------------------------------------------- controls
-def _controls(results, sums) -> dict:
+def _controls(results, sums, probe=None) -> dict:
+    """The negative controls: shuffled targets, and a block of planted lags removed.
+
+    ``probe``: the removed lag tested (default: the block's first); see
+    :attr:`verify.training.experiment.ExperimentProfile.probe` for why a block.
+    """
     shuffled = [s for r, s in zip(results, sums, strict=True) if r.role == "control_shuffled"]
     removed = [(r, s) for r, s in zip(results, sums, strict=True) if r.role == "control_removed"]
     n_shuf = int(sum(s["learned"].sum() for s in shuffled))
-    n_rem = 0
+    n_rem, block = 0, ()
     for r, s in removed:
-        k = list(s["lags"]).index(r.task["removed"][0])
+        block = tuple(r.task["removed"])
+        lag = probe if probe in block else block[0]
+        k = list(s["lags"]).index(lag)
         n_rem += int(s["learned"][:, k].sum())
     rejected = bool(shuffled and removed and n_shuf == 0 and n_rem == 0)
+    lag = probe if probe in block else (block[0] if block else None)
     return {
-        "description": "shuffled targets (nothing may be learned) and a planted lag removed from "
-        "the target (it may never be learned)",
+        "description": "shuffled targets (nothing may be learned) and a block of planted lags "
+        f"{list(block)} removed from the target (its middle lag {lag} may never be learned)",
         "rejected": rejected,
-        "detail": f"shuffled: {n_shuf} (checkpoint, lag) pairs learned; removed lag: learned at "
-        f"{n_rem} checkpoints",
+        "detail": f"shuffled: {n_shuf} (checkpoint, lag) pairs learned; removed lag {lag}: "
+        f"learned at {n_rem} checkpoints",
     }
 
 
@@ -551,14 +559,14 @@ def _inf_list(a):
 
 
 # ---------------------------------------------------------------------------------- reduce
-def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0):
+def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, probe=None):
     """All checks E1-E5 from the cell results; returns ``(checks, summary rows, log C)``."""
     sums = []
     for r in results:
         s = summarise(r)
         s["log_f_all"] = np.mean(r.log_f, axis=0)
         sums.append(s)
-    control = _controls(results, sums)
+    control = _controls(results, sums, probe)
     refs = [s for r, s in zip(results, sums, strict=True) if r.condition == reference]
     log_c = _calibrate(refs)
     windows = _windows(results, sums, log_c)

@@ -108,6 +108,9 @@ def run(args) -> int:
             f"learnwin experiment: error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr
         )
         return 2
+    if args.seed < 0:
+        print(f"learnwin experiment: error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
+        return 2
     from verify.report.writer import check_report_dir, check_writable_file
 
     if args.json:  # refused before the training, not after it
