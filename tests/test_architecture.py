@@ -135,10 +135,15 @@ def test_torch_only_under_training():
 def test_graph_sees_real_edges():
     # the checker itself must be able to fail: it sees the known downward edges
     assert "verify.noise.cms" in GRAPH["verify.gpu.noise"]
-    assert "verify.noise.stable" in GRAPH["verify.detection"]
+    assert "verify.noise.stable" in GRAPH["verify.detection.power"]
     assert "verify.recurrences.cells" in GRAPH["verify.recurrences.gru"]
 
 
 def test_only_the_command_line_imports_the_selftest():
     users = {m for m, ts in GRAPH.items() if any(t.startswith("verify.selftest") for t in ts)}
     assert {u for u in users if not u.startswith("verify.selftest")} <= {"verify.cli"}
+
+
+def test_only_the_command_line_imports_the_command_handlers():
+    users = {m for m, ts in GRAPH.items() if any(t.startswith("verify.commands") for t in ts)}
+    assert {u for u in users if not u.startswith("verify.commands")} == {"verify.cli"}
