@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .render import markdown_table
+from .render import VERDICT, markdown_table, provenance_block
 from .writer import check_report_dir, swap_folder, umask_mode, write_text_atomic
 
 __all__ = [
@@ -26,19 +26,11 @@ __all__ = [
     "write_text_atomic",
 ]
 
-VERDICT = {"pass": "PASS", "fail": "FAIL", "partial": "PARTIAL", "error": "ERROR"}
 _TORCH_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _provenance(run) -> str:
-    lines = [f"- {k}: `{v}`" for k, v in run.machine.items()]
-    lines += [
-        f"- profile: `{run.profile}`, root seed: `{run.seed}`",
-        f"- runtime: {run.runtime_s:.1f} s",
-    ]
-    if run.command:
-        lines.append(f"- command: `{run.command}`")
-    return "\n".join(lines) + "\n"
+    return provenance_block(run, f"root seed: `{run.seed}`")
 
 
 def check_page(result, run, figures: dict[str, str] | None = None) -> str:

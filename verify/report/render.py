@@ -45,17 +45,24 @@ def summary_table(results) -> str:
     return markdown_table(summary_rows(results))
 
 
-def _machine_block(suite) -> str:
-    m = suite.machine
-    lines = [f"- {k}: `{v}`" for k, v in m.items()]
-    lines += [
-        f"- profile: `{suite.profile}`, suite seed: `{suite.seed}`, "
-        f"total false-alarm budget: `{suite.false_alarm}`",
-        f"- runtime: {suite.runtime_s:.1f} s",
-    ]
-    if suite.command:
-        lines.append(f"- command: `{suite.command}`")
+def provenance_block(run, seeds: str) -> str:
+    """Where a run comes from, as a markdown list: machine, profile, ``seeds``, runtime, command.
+
+    ``run`` is a claims suite or an experiment run (``machine``, ``profile``, ``runtime_s``,
+    ``command``); ``seeds`` says which seeds it used, after the profile on the same line.
+    """
+    lines = [f"- {k}: `{v}`" for k, v in run.machine.items()]
+    lines += [f"- profile: `{run.profile}`, {seeds}", f"- runtime: {run.runtime_s:.1f} s"]
+    if run.command:
+        lines.append(f"- command: `{run.command}`")
     return "\n".join(lines) + "\n"
+
+
+def _machine_block(suite) -> str:
+    return provenance_block(
+        suite,
+        f"suite seed: `{suite.seed}`, total false-alarm budget: `{suite.false_alarm}`",
+    )
 
 
 def claim_page(result, suite, figures: dict[str, str] | None = None) -> str:
