@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import parallel
 from ..device import describe, using
-from . import growth, networks, noise, window  # noqa: F401  (registers the checks)
+from . import expansion, growth, networks, noise, window  # noqa: F401  (registers the checks)
 from .base import CLAIMS, PROFILES, SUITE_FALSE_ALARM, CheckResult, Profile, machine
 
 __all__ = ["CLAIMS", "PROFILES", "CheckResult", "Profile", "SuiteResult", "claim_seed", "run_suite"]

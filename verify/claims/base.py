@@ -23,9 +23,11 @@ __all__ = [
     "PROFILES",
     "SUITE_FALSE_ALARM",
     "VERDICTS",
+    "Z_POWER",
     "CheckResult",
     "Profile",
     "claim",
+    "stream_seeds",
 ]
 
 #: The verdicts a claim can reach.  ``pass``: the claim holds and its negative control is
@@ -38,6 +40,13 @@ FAILING = ("fail", "error")
 
 #: Total false-alarm probability of one run of the whole suite.
 SUITE_FALSE_ALARM = 0.01
+#: One-sided z of a 0.9 detection probability (the power at which resolutions are stated).
+Z_POWER = 1.2815515655446004
+
+
+def stream_seeds(seed, stream: int, k: int) -> list[int]:
+    """``k`` cell seeds of stream ``stream`` under the claim seed ``seed``."""
+    return [int(s) for s in np.random.SeedSequence([int(seed), stream]).generate_state(k)]
 
 
 @dataclass(frozen=True)

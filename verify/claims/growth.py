@@ -14,8 +14,8 @@ import numpy as np
 
 import theory
 
-from .base import CheckResult, claim, fmt, z_threshold
-from .levels import WINDOW_ALPHA, WINDOW_LAWS, Z_POWER, c3_grid, finite, level_record
+from .base import Z_POWER, CheckResult, claim, fmt, z_threshold
+from .levels import WINDOW_ALPHA, WINDOW_LAWS, c3_grid, finite, level_record
 
 __all__ = ["EXPECTED_REGIME", "check_c4", "sympy_growth"]
 

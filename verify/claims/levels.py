@@ -20,20 +20,18 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
 from scipy import optimize
 
 import theory
 
 from .. import detection as det_mc
 from ..parallel import map_cells
-from .base import fmt
+from .base import Z_POWER, fmt, stream_seeds
 
 __all__ = [
     "NO_LAG",
     "WINDOW_ALPHA",
     "WINDOW_LAWS",
-    "Z_POWER",
     "c3_grid",
     "continuous_window_at",
     "critical_levels",
@@ -41,7 +39,6 @@ __all__ = [
     "judge_cell",
     "level_record",
     "resolution",
-    "stream_seeds",
     "v1_window",
     "window_at",
 ]
@@ -58,8 +55,6 @@ WINDOW_LAWS = (
 WINDOW_ALPHA = 1.5
 #: What the window is when no lag qualifies (theory.window.NO_LAG).
 NO_LAG = getattr(theory, "NO_LAG", -1)
-#: One-sided z of a 0.9 detection probability (the resolution's power).
-Z_POWER = 1.2815515655446004
 
 
 # ------------------------------------------------------------------------------------------
@@ -112,11 +107,6 @@ def _critical_cell(cell):
         det, cell["n"], trials=cell["trials"], seed=cell["seed"], z=cell["z"], method="shortcut"
     )
     return cl.as_dict()
-
-
-def stream_seeds(seed, stream, k):
-    """``k`` cell seeds of stream ``stream`` under the claim seed ``seed``."""
-    return [int(s) for s in np.random.SeedSequence([int(seed), stream]).generate_state(k)]
 
 
 def critical_levels(pairs, trials, seed, z, label):

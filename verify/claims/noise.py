@@ -24,8 +24,8 @@ import theory
 from .. import detection as det_mc
 from ..noise import stable
 from ..parallel import map_cells
-from .base import CheckResult, claim, fmt, z_threshold
-from .sample_size import C2_LAW, Z_POWER, count_z, scan, stream_seeds
+from .base import Z_POWER, CheckResult, claim, fmt, stream_seeds, z_threshold
+from .sample_size import C2_LAW, count_z, scan
 
 __all__ = ["check_c1", "check_c2", "check_robust"]
 

@@ -21,21 +21,14 @@ from theory.noise import sas_cdf, sas_quantile
 
 from .. import detection as det_mc
 from ..parallel import map_cells
-from .base import fmt, z_threshold
+from .base import Z_POWER, fmt, stream_seeds, z_threshold
 
-__all__ = ["C2_LAW", "SUM_CAP", "Z_POWER", "count_z", "scan", "stream_seeds"]
+__all__ = ["C2_LAW", "SUM_CAP", "count_z", "scan"]
 
 #: Exponential law whose lags realise the target sample sizes in C2 and R1.
 C2_LAW = theory.Exponential(A=50.0, tau=10.0)
 #: Largest closed-form N that C2 and R1 simulate by summing samples.
 SUM_CAP = 100_000
-#: One-sided z of a 0.9 detection probability (the resolution's power).
-Z_POWER = 1.2815515655446004
-
-
-def stream_seeds(seed, stream, k):
-    """``k`` cell seeds of stream ``stream`` under the claim seed ``seed``."""
-    return [int(s) for s in np.random.SeedSequence([int(seed), stream]).generate_state(k)]
 
 
 def count_z(count, t, p):
