@@ -176,3 +176,15 @@ def test_window_test_allows_only_the_measured_misfit():
     w = ensembles.window_test(lags, lf, law, 1e4, alpha=1.5, trials=2000, seed=3, level=0.01)
     assert w["misfit"] == pytest.approx(np.log(1.3))
     assert w["consistent"]  # the envelope is 30 % above its law: reported, not held against
+
+
+def test_c7_accuracy_test_rejects_equality_and_worse_and_accepts_better():
+    from verify.claims.expansion import _closer
+
+    rng = np.random.default_rng(0)
+    # the zeroth order in place of the first: every log ratio exactly 0 -> not "closer"
+    assert not _closer(np.zeros(40), 1e-4)["holds"]
+    # first order worse on (geometric) average by a factor 2: rejected
+    assert not _closer(np.log(2.0) + 0.5 * rng.standard_normal(40), 1e-4)["holds"]
+    # better by a factor 4 with the spread seen on ConstGate (sd ~0.9 in log): kept
+    assert _closer(np.log(0.25) + 0.9 * rng.standard_normal(40), 1e-4)["holds"]
