@@ -137,3 +137,16 @@ def test_kill_matrix_every_mutation_killed():
     survivors = [m.name for m in MUTATIONS if not km.killed(m.name)]
     assert km.baseline_passes and not survivors, (km.baseline, survivors)
     assert km.killers("K*1.05") == ["C2"] and km.killers("H-1") == ["C3"], km.cells
+
+
+def test_command_line_refuses_bad_usage_before_any_run(capsys):
+    from verify import device
+    from verify.cli import main
+
+    assert main(["selftest", "--list"]) == 0
+    assert "kappa->alpha" in capsys.readouterr().out
+    assert main(["selftest", "--seed", "-1"]) == 2
+    assert "--seed" in capsys.readouterr().err
+    if not device.cuda_available():
+        assert main(["selftest", "--device", "cuda"]) == 2
+        assert "--device cuda" in capsys.readouterr().err

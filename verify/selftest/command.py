@@ -42,6 +42,12 @@ def add_parser(subparsers):
     )
     s.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help=f"suite seed of the matrix (default: {DEFAULT_SEED})")  # fmt: skip
+    s.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where the kernels run (cuda: numba.cuda; the rest stays on the CPU)",
+    )
     s.add_argument("--json", help="write the matrix (and seed run) as JSON to this file")
     s.add_argument(
         "--report",
@@ -67,6 +73,12 @@ def run(args) -> int:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.seeds < 0:
         raise ValueError(f"--seeds must be >= 0, got {args.seeds}")
+    from ..device import DeviceUnavailableError, check_device
+
+    try:
+        check_device(args.device)
+    except DeviceUnavailableError as exc:
+        raise ValueError(f"--device {args.device}: {exc}") from None
     from ..report.writer import check_report_dir, check_writable_file, write_text_atomic
 
     if args.json:  # refuse before the (long) run, not after
@@ -85,11 +97,11 @@ def run(args) -> int:
 
     km = kill_matrix(
         muts, profile=profile, seed=args.seed, mode="all" if args.all_claims else "expected",
-        progress=say,
+        progress=say, device=args.device,
     )  # fmt: skip
     seeds = None
-    if args.seeds:
-        seeds = false_alarm_run(args.seeds, None, profile, 1, progress=say)  # every claim
+    if args.seeds:  # every claim
+        seeds = false_alarm_run(args.seeds, None, profile, 1, progress=say, device=args.device)
     page = selftest_page(
         km.as_dict(), seeds.as_dict() if seeds else None, "learnwin " + " ".join(sys.argv[1:])
     )
