@@ -182,8 +182,11 @@ def test_c7_accuracy_test_rejects_equality_and_worse_and_accepts_better():
     from verify.claims.expansion import _closer
 
     rng = np.random.default_rng(0)
-    # the zeroth order in place of the first: every log ratio exactly 0 -> not "closer"
+    # the zeroth order in place of the first: every log ratio 0 (exactly, or off by
+    # rounding in one network) -> not closer by the margin
     assert not _closer(np.zeros(40), 1e-4)["holds"]
+    assert not _closer(np.r_[np.zeros(39), 1e-12], 1e-4)["holds"]
+    assert not _closer(np.log(0.97) + 0.01 * rng.standard_normal(40), 1e-4)["holds"]
     # first order worse on (geometric) average by a factor 2: rejected
     assert not _closer(np.log(2.0) + 0.5 * rng.standard_normal(40), 1e-4)["holds"]
     # better by a factor 4 with the spread seen on ConstGate (sd ~0.9 in log): kept

@@ -29,15 +29,18 @@ ARCHS = ("ConstGate", "SharedGate", "DiagGate", "GRU", "LSTM")
 #: The paper's minimum per-run Spearman rho.
 RHO_BAR = 0.972
 #: Accuracy: against the product of the exact diagonal entries (what the expansion
-#: expands), the first order must be closer than the zeroth order, per architecture, on the
-#: ensemble's geometric mean of the per-network ratio of RMS log errors (first / zeroth):
-#: the claim fails when a one-sided t bound on the mean log ratio reaches log C7_MARGIN = 0
-#: ("closer" is the claim's own word; no margin is chosen from data). The log makes the
-#: per-network ratios (heavy-tailed: 0.02 to 4) fit for a t test. The share of networks in
-#: which the first order is closer is reported, not tested: it is 0.65-0.85 for ConstGate and
-#: SharedGate, so "closer in >= 90 % of networks" does not hold there. An earlier fixed bar
-#: of 0.85 on the pooled ratio failed 1 of 50 suite seeds (SharedGate, pooled ratio 1.09).
-C7_MARGIN = 1.0
+#: expands), the first order must be closer than the zeroth order by a stated margin, per
+#: architecture: the ensemble's geometric mean of the per-network ratio of RMS log errors
+#: (first / zeroth) below C7_MARGIN = 0.9, i.e. at least a tenth of the zeroth order's
+#: error removed. The claim fails when a one-sided t lower bound on the mean log ratio
+#: reaches log 0.9. Without a margin, any first order statistically indistinguishable from
+#: the zeroth order would pass (the zeroth order itself fails only on an exact tie). The log
+#: makes the per-network ratios (heavy-tailed: 0.02 to 4) fit for a t test; their skew makes
+#: the level approximate. The share of networks in which the first order is closer is
+#: reported, not tested: it is 0.65-0.85 for ConstGate and SharedGate, so "closer in >= 90 %
+#: of networks" does not hold there. An earlier fixed bar of 0.85 on the pooled ratio failed
+#: 1 of 50 suite seeds (SharedGate, pooled ratio 1.09).
+C7_MARGIN = 0.9
 #: C7 draws this many networks per architecture for each of the profile's ``net_cells``
 #: (40 in the quick profile): at level 1e-4 a t bound on 8 networks (7 df, t = 7.1) could not
 #: tell a correction x3 from the right one; small networks make 40 per architecture cheap.
@@ -98,21 +101,14 @@ def check_c7(profile, seed, false_alarm):
              for i, a in enumerate(ARCHS) for s in cell_seeds(seed, n, 70 + i)]  # fmt: skip
     res = map_cells(_c7_cell, cells, label="C7")
     by = {a: [r for c, r in zip(cells, res, strict=True) if c["arch"] == a] for a in ARCHS}
-    # half the budget to the ordering share, half to the accuracy shares (one per
+    # half the budget to the ordering share, half to the accuracy t tests (one per
     # architecture); the conservative clause's t tests make a 'partial', never a 'fail'
     level = false_alarm / 2
     rho_test = fraction_test([r["mean_unit_rho"] >= RHO_BAR for r in res], level)
     acc_level = level / len(ARCHS)
     rng = np.random.default_rng(seed % 2**31)
-    rows, fig, main_ok, cons_all, neg_ok, res_lo, res_hi = (
-        [],
-        {},
-        rho_test["holds"],
-        [],
-        True,
-        [],
-        [],
-    )
+    rows, fig, cons_all, fail_by_arch = [], {}, [], []
+    main_ok, neg_ok = rho_test["holds"], True
     scales = diag.CORRECTION_SCALES
     for a, rs in by.items():
         sq0 = np.array([r["sq_err_zeroth"] for r in rs])
@@ -129,12 +125,7 @@ def check_c7(profile, seed, false_alarm):
                        - np.log(np.maximum(sq0, 1e-300))[:, None])  # fmt: skip
         fail_p = [np.mean([not _closer(log_k[i, j], acc_level)["holds"] for i in idx])
                   for j in range(len(scales))]  # fmt: skip
-        lo = max((k for k, p in zip(scales, fail_p, strict=True) if k < 1 and p >= 0.9),
-                 default=None)  # fmt: skip
-        hi = min((k for k, p in zip(scales, fail_p, strict=True) if k > 1 and p >= 0.9),
-                 default=None)  # fmt: skip
-        res_lo.append(lo)
-        res_hi.append(hi)
+        fail_by_arch.append(fail_p)
         acc_ok = acc["holds"]
         j3 = list(scales).index(3.0)
         x3 = _closer(log_k[:, j3], acc_level)
@@ -167,12 +158,16 @@ def check_c7(profile, seed, false_alarm):
     all_rho = [r["mean_unit_rho"] for r in res]
     n_cons = sum(cons_all)
     verdict = "fail" if not (main_ok and neg_ok) else ("pass" if all(cons_all) else "partial")
-    lo_s = [v for v in res_lo if v is not None]
-    hi_s = [v for v in res_hi if v is not None]
+    # the claim fails when any architecture fails: its power against a correction k is
+    # 1 - prod(1 - p_arch(k)) over the (independent) architectures
+    claim_p = 1.0 - np.prod(1.0 - np.asarray(fail_by_arch), axis=0)
+    res_k = min((k for k, p in zip(scales, claim_p, strict=True) if k > 1 and p >= 0.9),
+                default=None)  # fmt: skip
     return CheckResult(
         "C7", "", verdict,
-        predicted="first order closer to the exact transport than the zeroth order (geometric "
-        f"mean over networks of the RMS log-error ratio < {C7_MARGIN:g}) per architecture; unit "
+        predicted="first order closer to the exact transport than the zeroth order by at least "
+        f"a tenth (geometric mean over networks of the RMS log-error ratio not shown >= "
+        f"{C7_MARGIN:g}) per architecture; unit "
         f"rho >= 0.972 in >= {P0:.0%} of networks "
         "(paper: mean 0.998, min 0.972); first order decays faster (conservative)",
         measured=f"{len(res)} networks: mean unit rho {np.mean(all_rho):.4f}, min "
@@ -181,8 +176,9 @@ def check_c7(profile, seed, false_alarm):
         + ", ".join(f"{r['architecture']} {r['geometric mean ratio (lower bound)']}"
                     for r in rows)
         + f"; conservative in {n_cons}/{len(ARCHS)} architectures",
-        tolerance="accuracy: per architecture the mean log ratio is not shown >= 0 (its "
-        f"one-sided t lower bound at level {acc_level:.1e} stays below 0); rho share: "
+        tolerance=f"accuracy: per architecture the mean log ratio is not shown >= log "
+        f"{C7_MARGIN:g} (its one-sided t lower bound at level {acc_level:.1e} stays below); "
+        "rho share: "
         f"Clopper-Pearson upper bound >= {P0} at level "
         f"{level:.1e}; conservative unless a one-sided t bound shows slower decay",
         rows=rows,
@@ -199,7 +195,6 @@ def check_c7(profile, seed, false_alarm):
                f"'conservative'); the claim is 'partial' when the rest holds but it fails in "
                f"some architecture: here {n_cons}/{len(ARCHS)}."],
         figures={"transport": fig},
-        resolution={"correction multiple resolved (below, above 1; worst architecture)":
-                    f"{min(lo_s) if len(lo_s) == len(res_lo) else 'none'}, "
-                    f"{max(hi_s) if len(hi_s) == len(res_hi) else 'none'}"},
+        resolution={"smallest correction multiple k > 1 failed (claim level)":
+                    res_k if res_k is not None else "none"},
     )  # fmt: skip

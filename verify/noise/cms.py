@@ -15,7 +15,7 @@ Every random number comes from a ``np.random.Generator(PCG64)`` spawned from one
 cuts its output into a fixed grid of chunks of :data:`CHUNK` samples, one stream each;
 :func:`verify.noise.stable.trial_means` deals its trials to streams in consecutive groups
 of :func:`trial_group` trials (about :data:`GROUP_SAMPLES` samples per stream; one trial per
-stream once ``n >= GROUP_SAMPLES``), each trial drawing its ``n`` samples block by block from
+stream once ``n > GROUP_SAMPLES / 2``), each trial drawing its ``n`` samples block by block from
 its group's stream after the trials before it. Neither grid depends on the number of
 threads, so results do not depend on ``NUMBA_NUM_THREADS``, and
 the pure-NumPy references (:func:`stream_numpy` here; ``sample_reference`` and

@@ -241,7 +241,7 @@ def trial_means(
         Root seed. Trials are drawn in consecutive groups of ``trial_group(n)`` (about 2^18
         samples) per child of ``SeedSequence(seed)``'s spawn, trial after trial
         (:func:`verify.noise.cms.trial_generators`); one trial per child once
-        ``n >= 2^18``.
+        ``n > 2^17``.
     estimator : {"mean", "median", "trimmed", "clipped"}, optional
         ``"mean"``: the sample mean. ``"median"``: the sample median (mean of the two middle
         values when ``n`` is even). ``"trimmed"``: the mean after cutting ``floor(trim * n)``

@@ -74,20 +74,21 @@ def summarise(r) -> dict:
 def _controls(results, sums, probe=None) -> dict:
     """The negative controls: shuffled targets, and a block of planted lags removed.
 
-    ``probe``: the removed lag tested (default: the block's first); see
+    ``probe``: the removed lag tested (default: the block's middle); see
     :attr:`verify.training.experiment.ExperimentProfile.probe` for why a block.
     """
     shuffled = [s for r, s in zip(results, sums, strict=True) if r.role == "control_shuffled"]
     removed = [(r, s) for r, s in zip(results, sums, strict=True) if r.role == "control_removed"]
     n_shuf = int(sum(s["learned"].sum() for s in shuffled))
-    n_rem, block = 0, ()
+    n_rem, block, lag = 0, (), None
     for r, s in removed:
-        block = tuple(r.task["removed"])
-        lag = probe if probe in block else block[0]
+        block = tuple(sorted(r.task["removed"]))
+        if probe is not None and probe not in block:
+            raise ValueError(f"probe {probe} is not in the removed block {list(block)}")
+        lag = probe if probe is not None else block[(len(block) - 1) // 2]  # its middle
         k = list(s["lags"]).index(lag)
         n_rem += int(s["learned"][:, k].sum())
     rejected = bool(shuffled and removed and n_shuf == 0 and n_rem == 0)
-    lag = probe if probe in block else (block[0] if block else None)
     return {
         "description": "shuffled targets (nothing may be learned) and a block of planted lags "
         f"{list(block)} removed from the target (its middle lag {lag} may never be learned)",
