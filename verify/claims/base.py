@@ -30,11 +30,14 @@ __all__ = [
     "stream_seeds",
 ]
 
-#: The verdicts a claim can reach.  ``pass``: the claim holds and its negative control is
+#: The verdicts a claim (or a check of the experiment) can reach.  ``pass``: the claim is
+#: shown (its estimate's interval lies inside the tolerance) and its negative control is
 #: rejected.  ``partial``: its main statement holds but a stated sub-clause does not (the
-#: page says which); an honest finding, not a failure of the run.  ``fail``: the claim or its
-#: control does not hold.  ``error``: the check raised; the message is on its page.
-VERDICTS = ("pass", "partial", "fail", "error")
+#: page says which); an honest finding, not a failure of the run.  ``inconclusive``: the
+#: data cannot decide (the interval straddles the tolerance, or the manipulation did not
+#: reach what the theory is about); neither a kill nor a false alarm.  ``fail``: the claim
+#: or its control is refuted.  ``error``: the check raised; the message is on its page.
+VERDICTS = ("pass", "partial", "inconclusive", "fail", "error")
 #: Verdicts that make a run fail (exit 1).
 FAILING = ("fail", "error")
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 __all__ = ["claim_page", "index_page", "markdown_table", "summary_table"]
 
-VERDICT = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "error": "ERROR"}
+VERDICT = {
+    "pass": "PASS",
+    "partial": "PARTIAL",
+    "inconclusive": "INCONCLUSIVE",
+    "fail": "FAIL",
+    "error": "ERROR",
+}
 
 
 def _cell(v) -> str:
