@@ -21,6 +21,7 @@ import numpy as np
 from verify._jit import jit, pjit
 
 __all__ = [
+    "diagonal_forward",
     "exact_transport",
     "gated_forward",
     "gru_forward",
@@ -139,6 +140,25 @@ def lstm_forward(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
     """Run ``torch.nn.LSTMCell`` on a batch; ``xi = x W_ih^T + b_ih`` is (B, T, 4H)."""
     for b in numba.prange(xi.shape[0]):
         _lstm_sequence(xi[b], w_hh, b_hh, h[b], c[b], i_out[b], f_out[b], g_out[b], o_out[b])
+
+
+@jit
+def _diagonal_sequence(a, b, h):
+    T, S = a.shape
+    for t in range(T):
+        for q in range(S):
+            h[t + 1, q] = a[t, q] * h[t, q] + b[t, q]
+
+
+@pjit
+def diagonal_forward(a, b, h):
+    """``h[:, t + 1] = a[:, t] * h[:, t] + b[:, t]``: the diagonal linear recurrences.
+
+    ``a`` and ``b`` are (B, T, S); ``h`` is (B, T + 1, S) with ``h[:, 0]`` set, filled in
+    place.
+    """
+    for i in numba.prange(a.shape[0]):
+        _diagonal_sequence(a[i], b[i], h[i])
 
 
 # --------------------------------------------------------------------------------------
