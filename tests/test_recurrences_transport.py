@@ -116,7 +116,7 @@ def test_bad_transport_input():
         rec.envelope(net, x, max_lag=3, optimizer="adam", v_hat=-np.ones((3, 3)))
     with pytest.raises(ValueError, match="lr must lie in"):
         rec.envelope(net, x, max_lag=3, lr=0.0)
-    with pytest.raises(ValueError, match="net must be a ConstGate"):
+    with pytest.raises(ValueError, match="net must be a recurrences.Cell"):
         rec.envelope("gru", x, max_lag=3)
     with pytest.raises(ValueError, match="transport array of B\\*T\\*\\(L\\+1\\)\\*H"):
         rec.transport(make_net("diaggate", hidden=64), rec.random_inputs(64, 256, 3), 256)

@@ -17,9 +17,12 @@ window
     H_N in closed form, its integer value and its growth regime in N.
 spectra
     Envelopes derived from gate spectra (homogeneous, Beta, uniform, log-uniform).
+initialisations
+    The spectra of today's standard initialisations (RG-LRU, Mamba's S4D-real, minGRU),
+    their envelopes, asymptotic laws and windows.
 """
 
-from . import spectra
+from . import initialisations, spectra
 from .complexity import Detection, SampleComplexity, sample_complexity
 from .laws import (
     LAWS,
@@ -58,5 +61,6 @@ __all__ = [
     "sample_complexity",
     "sas_cdf",
     "sas_quantile",
+    "initialisations",
     "spectra",
 ]

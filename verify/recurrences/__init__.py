@@ -8,6 +8,12 @@ gated
     ConstGate, SharedGate, DiagGate (seeded parameters, forward passes, Jacobians).
 torch_layout, gru, lstm
     The PyTorch weight layout (``.npz`` in and out) and the GRU and LSTM on it.
+diagonal
+    Diagonal linear recurrences ``h_t = a_t h_{t-1} + b_t`` (one scan, one retention path).
+minimal, rglru, mamba
+    minGRU and minLSTM, Griffin's RG-LRU, Mamba's selective scan in its mixer.
+state_dicts
+    Loading those four from the state dicts of ``mingru-pytorch`` and ``transformers``.
 kernels
     The numba kernels (forward passes, per-lag transport), parallel over sequences.
 envelope_kernels
@@ -38,14 +44,25 @@ from .envelope import EnvelopeResult, envelope, log_envelope, measure_envelope, 
 from .fit import EnvelopeFit, LawFit, fit_envelope
 from .gated import ConstGate, DiagGate, SharedGate
 from .gru import GRU
+from .diagonal import DiagonalRecurrence
 from .init import Chrono, make_spectrum, random_inputs
 from .lstm import LSTM
+from .mamba import Mamba
+from .minimal import MinGRU, MinLSTM
+from .rglru import RGLRU
+from .state_dicts import ARCHITECTURES, load_state_dict
 from .transport import ORDERS, Transport, transport, transport_reference
 
 __all__ = [
+    "ARCHITECTURES",
     "GRU",
     "LSTM",
     "ORDERS",
+    "RGLRU",
+    "DiagonalRecurrence",
+    "Mamba",
+    "MinGRU",
+    "MinLSTM",
     "Cell",
     "Chrono",
     "ConstGate",
@@ -59,6 +76,7 @@ __all__ = [
     "diagnostics",
     "envelope",
     "fit_envelope",
+    "load_state_dict",
     "log_envelope",
     "make_spectrum",
     "measure_envelope",

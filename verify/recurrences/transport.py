@@ -92,7 +92,8 @@ def check_net(net) -> Cell:
     """Return ``net`` if it is a :class:`~verify.recurrences.cells.Cell`."""
     if not isinstance(net, Cell):
         raise ValueError(
-            f"net must be a ConstGate, SharedGate, DiagGate, GRU or LSTM, got {type(net).__name__}"
+            f"net must be a recurrences.Cell (ConstGate, SharedGate, DiagGate, GRU, LSTM, MinGRU, "
+            f"MinLSTM, RGLRU, Mamba), got {type(net).__name__}"
         )
     return net
 
