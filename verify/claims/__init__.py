@@ -15,12 +15,12 @@ import numpy as np
 
 from .. import parallel
 from ..device import describe, using
-from . import expansion, growth, networks, noise, window  # noqa: F401  (registers the checks)
+from . import diagonal, expansion, growth, networks, noise, window  # noqa: F401  (registers)
 from .base import CLAIMS, PROFILES, SUITE_FALSE_ALARM, CheckResult, Profile, machine
 
 __all__ = ["CLAIMS", "PROFILES", "CheckResult", "Profile", "SuiteResult", "claim_seed", "run_suite"]
 
-ORDER = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "R1")
+ORDER = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "R1")
 
 
 #: Claims that read another claim's simulations: C4 judges the growth of the very windows
