@@ -19,6 +19,7 @@ from verify.selftest.mutations import clear_caches, get, patch_everywhere
 _NET = rec.DiagGate.init(hidden=6, inputs=2, spectrum=spectra.BetaRetention(9, 1), seed=0)
 _X = rec.random_inputs(2, 30, 2, seed=1)
 _V = np.abs(np.random.default_rng(0).normal(size=(6, 6))) + 0.1
+_MIN = rec.MinGRU.init(4, 2, seed=0)
 
 
 def _snapshot() -> dict:
@@ -38,6 +39,9 @@ def _snapshot() -> dict:
         "first order": tuple(np.round(rec.log_envelope(_NET, _X, 10), 12)),
         "adam rates": tuple(np.round(rec.unit_rates(_NET, "adam", v_hat=_V), 12)),
         "beta spectrum": str(spectra.BetaRetention(9, 1).expr),
+        "s4d envelope": round(float(theory.initialisations.S4DReal(4).envelope(10.0)), 12),
+        "mamba init": tuple(np.round(np.exp(rec.Mamba.init(2, states=3).A_log[0]), 12)),
+        "diagonal first order": tuple(np.round(rec.log_envelope(_MIN, _X, 10), 12)),
     }
 
 
@@ -59,6 +63,9 @@ CHANGES = {
     "correction*3": {"first order"},
     "adam-as-sgd": {"adam rates"},
     "mellin": {"beta spectrum"},
+    "s4d-dt-range": {"s4d envelope"},
+    "s4d-scaling": {"mamba init"},
+    "diagonal-correction": {"diagonal first order"},
 }
 
 
