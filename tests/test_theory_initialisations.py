@@ -18,7 +18,7 @@ def test_rglru_closed_form_is_the_integral():
     spec = ini.rglru(gate=0.5)
     w1, w2, s = 0.81, 0.999**2, 2.0
     for lag in (0, 1, 7, 100, 2000):
-        want = mpmath.quad(lambda w: w ** (s * lag), [w1, w2]) / (w2 - w1)
+        want = mpmath.quad(lambda w, k=lag: w ** (s * k), [w1, w2]) / (w2 - w1)
         assert spec.envelope(float(lag)) == pytest.approx(float(want), rel=1e-10)
         assert float(spec.expr.subs(ell, lag)) == pytest.approx(float(want), rel=1e-10)
 
@@ -27,8 +27,8 @@ def test_s4d_real_closed_form_is_the_integral():
     spec = ini.S4DReal(states=3, dt_min=1e-3, dt_max=1e-1)
     lo, hi = math.log(1e-3), math.log(1e-1)
     for lag in (1, 30, 1000, 20000):
-        want = sum(mpmath.quad(lambda v: mpmath.exp(-n * lag * mpmath.exp(v)), [lo, hi])
-                   for n in (1, 2, 3)) / (3 * (hi - lo))  # fmt: skip
+        want = sum(mpmath.quad(lambda v, n=n, k=lag: mpmath.exp(-n * k * mpmath.exp(v)),
+                               [lo, hi]) for n in (1, 2, 3)) / (3 * (hi - lo))  # fmt: skip
         assert spec.envelope(float(lag)) == pytest.approx(float(want), rel=1e-8)
     assert float(spec.expr.subs(ell, 30)) == pytest.approx(spec.envelope(30.0), rel=1e-10)
 
@@ -74,7 +74,8 @@ def test_window_of_the_exact_envelope():
     assert ini.window(spec.log_envelope, 2.0, 1.0) == -1  # lag 0 needs more than one sample
     hom = ini.mingru_at_init()
     assert ini.window(hom.log_envelope, 2.0, 1e4) == int(
-        math.floor(math.log(theta) / math.log(0.5)))
+        math.floor(math.log(theta) / math.log(0.5))
+    )
 
 
 def test_bad_parameters_named():

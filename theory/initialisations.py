@@ -73,8 +73,10 @@ class UniformPowerRetention(GateSpectrum):
         return sp.simplify(sp.integrate(W ** (s * ell) / (w2 - w1), (W, w1, w2), conds="none"))
 
     def log_envelope(self, lag):
-        """``ln E[r**ell]`` in the stable form ``(k+1) ln w_2 + log1p(-(w_1/w_2)**(k+1)) -
-        ln(k+1) - ln(w_2 - w_1)``, ``k = s ell`` (the closed form of :attr:`expr`)."""
+        """``ln E[r**ell]``, the closed form of :attr:`expr` in a stable form.
+
+        ``(k+1) ln w_2 + log1p(-(w_1/w_2)**(k+1)) - ln(k+1) - ln(w_2 - w_1)``, ``k = s ell``.
+        """
         w1, w2, s = (self._params[k] for k in ("w1", "w2", "s"))
         k1 = s * np.asarray(lag, dtype=float) + 1.0
         out = k1 * math.log(w2) + np.log1p(-((w1 / w2) ** k1)) - np.log(k1) - math.log(w2 - w1)
@@ -133,7 +135,7 @@ def griffin_paper(gate=0.5, lo=0.9, hi=0.999) -> UniformPowerRetention:
 
 
 def mingru_at_init() -> Homogeneous:
-    """minGRU with zero-bias gates on independent symmetric inputs: ``E[prod a_j] = 2**-ell``."""
+    """The minGRU at init: zero-bias gates, independent symmetric inputs, ``2**-ell``."""
     return Homogeneous(0.5)
 
 
@@ -234,7 +236,7 @@ class S4DReal(GateSpectrum):
                                 lam=1.0 / rate)  # fmt: skip
 
     def sample(self, size, rng):
-        """Per unit: ``n`` uniform on 1..N and ``delta`` log-uniform, retention ``exp(-a n delta)``."""
+        """Per unit: ``n`` uniform on 1..N, ``delta`` log-uniform; retention ``exp(-a n delta)``."""
         lo, hi = self._params["dt_min"], self._params["dt_max"]
         n = rng.integers(1, self.states + 1, size=int(size))
         delta = np.exp(rng.uniform(math.log(lo), math.log(hi), size=int(size)))

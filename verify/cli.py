@@ -6,7 +6,7 @@ verify   run the claims, print a summary table, write the report (exit 0 all pas
          claim fails, 2 bad usage: nothing is run or written)
 report   run the claims and write the markdown report with figures
 formula  closed forms and numbers for one envelope law
-window   a trained GRU/LSTM's envelope, fitted law and learnability window
+window   a trained layer's envelope, fitted law and learnability window
 experiment  train GRUs/LSTMs and check E1-E5 on them (verify.training.command)
 selftest    plant errors and show which claim notices each (verify.selftest.command)
 
@@ -163,14 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser(
         "window",
-        help="learnability window of a trained GRU/LSTM",
+        help="learnability window of a trained GRU/LSTM/minGRU/minLSTM/RG-LRU/Mamba layer",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    w.add_argument("--arch", choices=("gru", "lstm"), required=True, help="the architecture")
+    w.add_argument("--arch", choices=("gru", "lstm", "mingru", "minlstm", "rglru", "mamba"),
+                   required=True, help="the architecture")  # fmt: skip
     w.add_argument(
-        "--weights", required=True, help=".npz with weight_ih, weight_hh, bias_ih, bias_hh"
+        "--weights",
+        required=True,
+        help="gru/lstm: .npz with weight_ih, weight_hh, bias_ih, bias_hh; mingru/minlstm/"
+        "rglru/mamba: the module's state dict as .npz or .safetensors (keys as "
+        "mingru-pytorch's minGRU/minLSTM, transformers' RecurrentGemmaRglru/MambaMixer)",
     )
-    w.add_argument("--prefix", default="", help="key prefix inside the .npz")
+    w.add_argument("--prefix", default="",
+                   help="key prefix of the layer, e.g. backbone.layers.0.mixer.")  # fmt: skip
     g = w.add_mutually_exclusive_group()
     g.add_argument("--alpha", type=finite_number,
                    help="tail index of the gradient noise, in (1, 2]")  # fmt: skip

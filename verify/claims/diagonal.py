@@ -102,8 +102,13 @@ def _exactness():
     return out
 
 
-@claim("C10", "Diagonal linear recurrences (minGRU, minLSTM, RG-LRU, Mamba): the transport is "
-       "the product of retentions, and standard initialisations give closed-form envelopes")  # fmt: skip
+TITLE = (
+    "Diagonal linear recurrences (minGRU, minLSTM, RG-LRU, Mamba): the transport is the "
+    "product of retentions, and standard initialisations give closed-form envelopes"
+)
+
+
+@claim("C10", TITLE)
 def check_c10(profile, seed, false_alarm):
     """Exactness of the first order and the closed-form envelopes of fresh layers."""
     k_control = max(4, int(profile.net_cells))
@@ -122,8 +127,9 @@ def check_c10(profile, seed, false_alarm):
         verdicts[name] = verdict
         resolution[f"{name} envelope (relative)"] = float(np.max((z + Z_POWER) * se))
         for j, lag in enumerate(LAGS[name]):
+            interval = f"[{fmt(lo[j])}, {fmt(hi[j])}]"
             rows.append({"initialisation": name, "lag": lag, "ratio": fmt(mean[j]),
-                         "interval": f"[{fmt(lo[j])}, {fmt(hi[j])}]", "verdict": verdict})  # fmt: skip
+                         "interval": interval, "verdict": verdict})  # fmt: skip
     controls = {
         "Mamba, delta log-uniform on [1e-4, 1e-2]": ("Mamba", None, {"dt_min": 1e-4,
                                                                       "dt_max": 1e-2}),
@@ -146,12 +152,15 @@ def check_c10(profile, seed, false_alarm):
     else:
         verdict = "inconclusive"
     return CheckResult(
-        "C10", "", verdict,
+        "C10",
+        "",
+        verdict,
         predicted="first order = exact transport to rounding; simulated / closed-form envelope "
         "= 1 at every checked lag (minGRU 2^-l; RG-LRU at gate 1/2; Mamba S4D-real)",
         measured="largest |log f_first - log f_exact|: "
         + ", ".join(f"{n} {v:.1e}" for n, v in gaps.items() if "control" not in n)
-        + "; spectra: " + ", ".join(f"{n} {v}" for n, v in verdicts.items()),
+        + "; spectra: "
+        + ", ".join(f"{n} {v}" for n, v in verdicts.items()),
         tolerance=f"exactness <= {ROUNDING:g} (rounding); envelope ratio intervals "
         f"(normal, z = {z:.2f}, Bonferroni over {n_tests} lags, {k} layers each) inside "
         f"1 +- {TOLERANCE:g}",
@@ -161,11 +170,18 @@ def check_c10(profile, seed, false_alarm):
             "by more than rounding; layers drawn from a wrong delta range, a wrong S4D-real "
             "scaling, and Griffin's text's RG-LRU law against the code's must each fail",
             "rejected": bool(rejected),
-            "detail": {"GRU |log f_first - log f_exact|": f"{gaps['GRU (control)']:.3g}",
-                       **control_b},
+            "detail": {
+                "GRU |log f_first - log f_exact|": f"{gaps['GRU (control)']:.3g}",
+                **control_b,
+            },
         },  # fmt: skip
-        params={"layers": k, "control layers": k_control, "lags": {n: list(v) for n, v in LAGS.items()},
-                "tolerance": TOLERANCE, "rounding": ROUNDING},  # fmt: skip
+        params={
+            "layers": k,
+            "control layers": k_control,
+            "tolerance": TOLERANCE,
+            "lags": {n: list(v) for n, v in LAGS.items()},
+            "rounding": ROUNDING,
+        },  # fmt: skip
         resolution=resolution,
         notes=[
             "Mamba's input-dependent part of delta is off (dt_scale = 0) and the RG-LRU's "

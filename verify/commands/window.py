@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from .formula import window_row, window_text
+from .layers import load_layer
 from .usage import EXIT_OK, UsageError, check_device, check_json_path, check_ns, write_atomic
 
 __all__ = ["cmd_window"]
@@ -85,7 +86,7 @@ def cmd_window(args):
     from ..recurrences.fit import fit_envelope
 
     check_device(args.device)
-    cls = {"gru": rec.GRU, "lstm": rec.LSTM}[args.arch]
+    cls = {"gru": rec.GRU, "lstm": rec.LSTM}.get(args.arch)  # None: a layer's state dict
     if not Path(args.weights).is_file():
         raise UsageError(f"--weights: no such file {args.weights!r}")
     if args.alpha is None and args.noise_samples is None:
@@ -94,10 +95,12 @@ def cmd_window(args):
         raise UsageError("--sigma goes with --alpha; --noise-samples estimates sigma")
     check_json_path(args.json)
     check_ns(args.N)
-    if not zipfile.is_zipfile(args.weights):  # np.load would leave the file open
+    if cls is None:  # minGRU, minLSTM, RG-LRU, Mamba (commands/layers.py)
+        net = load_layer(args.arch, args.weights, args.prefix)
+    elif not zipfile.is_zipfile(args.weights):  # np.load would leave the file open
         raise UsageError(f"--weights {str(args.weights)!r}: not an .npz archive")
     try:
-        net = cls.from_npz(args.weights, prefix=args.prefix)
+        net = net if cls is None else cls.from_npz(args.weights, prefix=args.prefix)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise UsageError(
             f"--weights {str(args.weights)!r}: not a readable .npz of PyTorch-layout "

@@ -40,11 +40,11 @@ Examples
 
 from . import diagnostics
 from .cells import Cell, Trajectory
+from .diagonal import DiagonalRecurrence
 from .envelope import EnvelopeResult, envelope, log_envelope, measure_envelope, unit_rates
 from .fit import EnvelopeFit, LawFit, fit_envelope
 from .gated import ConstGate, DiagGate, SharedGate
 from .gru import GRU
-from .diagonal import DiagonalRecurrence
 from .init import Chrono, make_spectrum, random_inputs
 from .lstm import LSTM
 from .mamba import Mamba

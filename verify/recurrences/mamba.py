@@ -55,8 +55,10 @@ class Mamba(DiagonalRecurrence):
         E, N = a_log.shape
         w_in = check_finite_array("in_proj.weight", arrays["in_proj.weight"], ndim=2)
         if E < 1 or N < 1 or w_in.shape[0] != 2 * E or w_in.shape[1] < 1:
-            raise ValueError(f"in_proj.weight must have shape (2E, M) = ({2 * E}, M) for "
-                             f"A_log of shape (E, N) = {a_log.shape}, got {w_in.shape}")  # fmt: skip
+            raise ValueError(
+                f"in_proj.weight must have shape (2E, M) = ({2 * E}, M) for A_log of shape "
+                f"(E, N) = {a_log.shape}, got {w_in.shape}"
+            )
         M = w_in.shape[1]
         conv = check_finite_array("conv1d.weight", arrays["conv1d.weight"], ndim=3)
         if conv.shape[:2] != (E, 1) or conv.shape[2] < 1:
@@ -70,7 +72,8 @@ class Mamba(DiagonalRecurrence):
         self.hidden, self.inputs = E * N, M
         self.A_log = a_log
         self.in_proj_weight = w_in
-        self.in_proj_bias = _optional("in_proj.bias", arrays.get("in_proj.bias"), (2 * E,), "(2E,)")
+        self.in_proj_bias = _optional("in_proj.bias", arrays.get("in_proj.bias"), (2 * E,),
+                                      "(2E,)")  # fmt: skip
         self.conv_weight = conv[:, 0, :]
         self.conv_bias = _optional("conv1d.bias", arrays.get("conv1d.bias"), (E,), "(E,)")
         self.x_proj_weight = check_shape("x_proj.weight", arrays["x_proj.weight"],

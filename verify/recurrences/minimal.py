@@ -26,7 +26,7 @@ __all__ = ["MinGRU", "MinLSTM", "positive_activation"]
 
 
 def positive_activation(v):
-    """minGRU's ``g``: ``v + 1/2`` for ``v >= 0``, ``sigmoid(v)`` below (continuous, > 0)."""
+    """The positive activation ``g``: ``v + 1/2`` for ``v >= 0``, ``sigmoid(v)`` below."""
     return np.where(v >= 0.0, v + 0.5, sigmoid(np.minimum(v, 0.0)))
 
 
