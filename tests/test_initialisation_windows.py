@@ -49,9 +49,10 @@ def table():
         for alpha in ALPHAS:
             asym = theory.learnability_window(spec.law(), alpha)
             for n in NS:
-                rows.append({"layer": name, "alpha": alpha, "N": n,
-                             "closed": ini.window(spec.log_envelope, alpha, n),
-                             "law": int(asym(n)), "simulated": ini.window(sim, alpha, n)})  # fmt: skip
+                closed = ini.window(spec.log_envelope, alpha, n)
+                simulated = ini.window(sim, alpha, n)
+                rows.append({"layer": name, "alpha": alpha, "N": n, "closed": closed,
+                             "law": int(asym(n)), "simulated": simulated})  # fmt: skip
     return rows
 
 

@@ -211,3 +211,35 @@ def test_fresh_mixer_matches_our_initialiser_spectrum(transformers):
     dt = np.logaddexp(0.0, net.dt_proj_bias)
     assert 1e-3 * (1 - 1e-6) <= dt.min() and dt.max() <= 1e-1 * (1 + 1e-6)
     assert S4DReal(states=4).states == net.states
+
+
+# ----------------------------------------------------------------------- learnwin window
+def test_window_command_on_transformers_state_dicts(transformers, tmp_path, monkeypatch, capsys):
+    """A mixer's state dict (.npz, float32) and a whole model (.safetensors, --prefix)."""
+    from safetensors.torch import save_file
+
+    from verify.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    mod = mamba_module(transformers, hidden_size=8, seed=4)
+    mod.init_mamba_weights()
+    np.savez("mixer.npz", **{k: v.float().numpy() for k, v in mod.state_dict().items()})
+    cfg = transformers.MambaConfig(hidden_size=8, state_size=4, num_hidden_layers=2,
+                                   vocab_size=16)  # fmt: skip
+    model = transformers.MambaModel(cfg)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, "model.safetensors")
+    base = ["--alpha", "1.8", "--max-lag", "20", "--steps", "30", "--batch", "2"]
+    assert main(["window", "--arch", "mamba", "--weights", "mixer.npz", *base]) == 0
+    assert "MAMBA from mixer.npz: hidden=64" in capsys.readouterr().out
+    assert main(["window", "--arch", "mamba", "--weights", "model.safetensors", "--prefix",
+                 "layers.1.mixer.", *base]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["window", "--arch", "mamba", "--weights", "model.safetensors", *base]) == 2
+    err = capsys.readouterr().err
+    assert "layers.0.mixer." in err and "layers.1.mixer." in err and "prefix" in err
+    net = rec.load_state_dict("mamba", "model.safetensors", prefix="layers.1.mixer.")
+    ref = model.layers[1].mixer.double().eval()
+    x = torch.randn(2, 7, 8, dtype=torch.float64)
+    with torch.no_grad(), Float64Scan():
+        y = ref(x).numpy()
+    np.testing.assert_allclose(net.outputs(net.forward(x.numpy())), y, rtol=0, atol=TOL)

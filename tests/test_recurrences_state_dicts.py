@@ -109,3 +109,17 @@ def test_window_command_refuses_a_gru_file_for_mamba(cwd, capsys):
     code, _, err = call(["window", "--arch", "rglru", "--weights", "none.npz", "--alpha",
                          "1.8"], capsys)  # fmt: skip
     assert code == 2 and "no such file" in err
+
+
+def test_window_command_refuses_exact_order_on_a_large_state(cwd, capsys):
+    net = rec.Mamba.init(8, states=40, seed=0)  # 16 channels x 40 states = 640 units
+    _, arrays = mamba_arrays()
+    arrays = {**arrays, "in_proj.weight": net.in_proj_weight, "A_log": net.A_log,
+              "conv1d.weight": net.conv_weight[:, None, :], "conv1d.bias": net.conv_bias,
+              "x_proj.weight": net.x_proj_weight, "dt_proj.weight": net.dt_proj_weight,
+              "dt_proj.bias": net.dt_proj_bias, "D": net.D,
+              "out_proj.weight": net.out_proj_weight}  # fmt: skip
+    np.savez("big.npz", **arrays)
+    code, _, err = call(["window", "--arch", "mamba", "--weights", "big.npz", "--alpha", "1.8",
+                         "--order", "exact"], capsys)  # fmt: skip
+    assert code == 2 and "--order first" in err and "640" in err

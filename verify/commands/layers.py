@@ -17,13 +17,28 @@ __all__ = ["LAYERS", "load_layer"]
 LAYERS = ("mingru", "minlstm", "rglru", "mamba")
 
 
-def load_layer(arch: str, weights, prefix: str = ""):
-    """The cell of ``arch`` from the state dict in ``weights`` (under ``prefix``)."""
+#: Largest state for ``--order exact`` (full S x S Jacobians per position).
+EXACT_MAX_STATE = 512
+
+
+def load_layer(arch: str, weights, prefix: str = "", order: str = "first"):
+    """The cell of ``arch`` from the state dict in ``weights`` (under ``prefix``).
+
+    ``--order exact`` is refused for a state beyond :data:`EXACT_MAX_STATE` units: the
+    first order of a diagonal recurrence is its exact transport, without the Jacobians.
+    """
     from .. import recurrences as rec
 
     if not Path(weights).is_file():
         raise UsageError(f"--weights: no such file {str(weights)!r}")
     try:
-        return rec.load_state_dict(arch, weights, prefix=prefix)
+        net = rec.load_state_dict(arch, weights, prefix=prefix)
     except (OSError, ValueError, KeyError, EOFError) as exc:
         raise UsageError(f"--arch {arch} --weights {str(weights)!r}: {exc}") from None
+    if order == "exact" and net.hidden > EXACT_MAX_STATE:
+        raise UsageError(
+            f"--order exact: this {arch} layer has {net.hidden} state units (> "
+            f"{EXACT_MAX_STATE}), too many for full Jacobians; its first order is exact "
+            "(a diagonal linear recurrence): use --order first"
+        )
+    return net

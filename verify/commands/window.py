@@ -96,7 +96,7 @@ def cmd_window(args):
     check_json_path(args.json)
     check_ns(args.N)
     if cls is None:  # minGRU, minLSTM, RG-LRU, Mamba (commands/layers.py)
-        net = load_layer(args.arch, args.weights, args.prefix)
+        net = load_layer(args.arch, args.weights, args.prefix, args.order)
     elif not zipfile.is_zipfile(args.weights):  # np.load would leave the file open
         raise UsageError(f"--weights {str(args.weights)!r}: not an .npz archive")
     try:

@@ -25,7 +25,14 @@ from .mamba import Mamba
 from .minimal import MinGRU, MinLSTM
 from .rglru import RGLRU
 
-__all__ = ["ARCHITECTURES", "KEYS", "load_state_dict", "read_arrays", "read_safetensors"]
+__all__ = [
+    "ARCHITECTURES",
+    "KEYS",
+    "file_keys",
+    "load_state_dict",
+    "read_arrays",
+    "read_safetensors",
+]
 
 #: Architecture name -> cell class.
 ARCHITECTURES = {"mingru": MinGRU, "minlstm": MinLSTM, "rglru": RGLRU, "mamba": Mamba}
@@ -43,30 +50,43 @@ TORCH_RNN_KEYS = ("weight_ih", "weight_hh")
 _SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
 
 
-def read_safetensors(path) -> dict:
+def _safetensors_header(path: Path) -> tuple[dict, int]:
+    """The JSON header of a ``.safetensors`` file and the offset of its data."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ValueError(f"{path.name}: too short for a .safetensors file")
+        (n,) = struct.unpack("<Q", head)
+        if n > size - 8:
+            raise ValueError(f"{path.name}: not a .safetensors file (header length {n})")
+        try:
+            header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path.name}: not a .safetensors file ({exc})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path.name}: not a .safetensors file (header is not a table)")
+    header.pop("__metadata__", None)
+    return header, 8 + n
+
+
+def read_safetensors(path, names=None) -> dict:
     """The tensors of a ``.safetensors`` file as float64 NumPy arrays (BF16 widened exactly).
 
     The format: an 8-byte little-endian header length, a JSON header of
-    ``name -> {dtype, shape, data_offsets}``, then the raw little-endian data.
+    ``name -> {dtype, shape, data_offsets}``, then the raw little-endian data.  Only the
+    tensors in ``names`` (all by default) are read from the disk.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if len(raw) < 8:
-        raise ValueError(f"{path.name}: too short for a .safetensors file")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > len(raw) - 8:
-        raise ValueError(f"{path.name}: not a .safetensors file (header length {n})")
-    try:
-        header = json.loads(raw[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path.name}: not a .safetensors file ({exc})") from None
-    data = raw[8 + n :]
+    header, start = _safetensors_header(path)
     out = {}
     for name, info in header.items():
-        if name == "__metadata__":
+        if names is not None and name not in names:
             continue
         lo, hi = info["data_offsets"]
-        buf = data[lo:hi]
+        with open(path, "rb") as fh:
+            fh.seek(start + lo)
+            buf = fh.read(hi - lo)
         kind = info["dtype"]
         if kind == "BF16":  # the high half of a float32
             arr = (np.frombuffer(buf, "<u2").astype(np.uint32) << 16).view("<f4")
@@ -78,19 +98,30 @@ def read_safetensors(path) -> dict:
     return out
 
 
-def read_arrays(path) -> dict:
-    """The arrays of an ``.npz`` or ``.safetensors`` file, by key, as float64."""
+def file_keys(path) -> list[str]:
+    """The array names of an ``.npz`` or ``.safetensors`` file, without reading the arrays."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no such file {str(path)!r}")
     if zipfile.is_zipfile(path):
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.array(data[k]) for k in data.files}
-        bad = [k for k, v in arrays.items() if v.dtype.kind not in "biuf"]
-        if bad:
-            raise ValueError(f"{path.name}: arrays {bad} are not real numbers")
-        return {k: v.astype(np.float64) for k, v in arrays.items()}
-    return read_safetensors(path)
+            return list(data.files)
+    return list(_safetensors_header(path)[0])
+
+
+def read_arrays(path, names=None) -> dict:
+    """The arrays of an ``.npz`` or ``.safetensors`` file (those in ``names``), as float64."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no such file {str(path)!r}")
+    if not zipfile.is_zipfile(path):
+        return read_safetensors(path, names)
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: np.array(data[k]) for k in data.files if names is None or k in names}
+    bad = [k for k, v in arrays.items() if v.dtype.kind not in "biuf"]
+    if bad:
+        raise ValueError(f"{path.name}: arrays {bad} are not real numbers")
+    return {k: v.astype(np.float64) for k, v in arrays.items()}
 
 
 def _prefixes(keys, required) -> list[str]:
@@ -133,13 +164,12 @@ def load_state_dict(arch: str, source, prefix: str = ""):
     if not isinstance(prefix, str):
         raise ValueError(f"prefix must be a string, got {prefix!r}")
     if isinstance(source, dict):
-        arrays = {k: np.asarray(v, dtype=np.float64) for k, v in source.items()}
+        keys = set(source)
         where = "the state dict"
     else:
-        arrays = read_arrays(source)
+        keys = set(file_keys(source))
         where = Path(source).name
     required, optional = KEYS[arch]
-    keys = set(arrays)
     missing = [prefix + k for k in required if prefix + k not in keys]
     if missing:
         msg = f"{where} holds no {arch} layer at prefix {prefix!r}: missing {missing}."
@@ -149,7 +179,12 @@ def load_state_dict(arch: str, source, prefix: str = ""):
         else:
             msg += _what_else(keys, arch)
         raise ValueError(msg)
-    own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+    names = {k for k in keys if k.startswith(prefix)}
+    if isinstance(source, dict):
+        arrays = {k: np.asarray(source[k], dtype=np.float64) for k in names}
+    else:
+        arrays = read_arrays(source, names)
+    own = {k[len(prefix) :]: v for k, v in arrays.items()}
     unexpected = sorted(set(own) - set(required) - set(optional))
     if unexpected:
         raise ValueError(
