@@ -3,6 +3,12 @@
 Every statistical test in the suite is a two-sided test whose z threshold is derived from
 one budget: the whole default suite has total false-alarm probability :data:`SUITE_FALSE_ALARM`
 (Bonferroni), split evenly over the claims and, within a claim, over its tests.
+
+Verdicts are three-way (:func:`equivalence`, :func:`combine`).  A claim FAILs when its
+prediction is refuted at that budget (a false FAIL of the correct code <= 1 % per suite);
+it PASSes only when the estimate's one-sided ``1 - PASS_ERROR`` interval lies inside the
+claim's stated tolerance, an equivalence test (an error as large as the tolerance PASSes
+with probability <= :data:`PASS_ERROR`); between the two it is INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from ..detection import z_for
 __all__ = [
     "CLAIMS",
     "FAILING",
+    "PASS_ERROR",
     "PROFILES",
     "SUITE_FALSE_ALARM",
     "VERDICTS",
+    "Z_PASS",
     "Z_POWER",
     "CheckResult",
     "Profile",
     "claim",
+    "combine",
+    "equivalence",
     "stream_seeds",
 ]
 
@@ -45,6 +55,43 @@ FAILING = ("fail", "error")
 SUITE_FALSE_ALARM = 0.01
 #: One-sided z of a 0.9 detection probability (the power at which resolutions are stated).
 Z_POWER = 1.2815515655446004
+#: Largest probability that a claim PASSes under an error as large as its stated tolerance:
+#: a PASS needs the one-sided ``1 - PASS_ERROR`` interval of every estimate inside it.
+PASS_ERROR = 0.1
+#: One-sided z of :data:`PASS_ERROR`.
+Z_PASS = Z_POWER
+
+#: Order of precedence when sub-verdicts are combined into one.
+_RANK = {"error": 0, "fail": 1, "inconclusive": 2, "partial": 3, "pass": 4}
+
+
+def combine(*verdicts: str) -> str:
+    """The verdict of a claim made of sub-verdicts: the worst of them.
+
+    ``error`` before ``fail`` before ``inconclusive`` before ``partial`` before ``pass``:
+    one refuted part refutes the claim; an undecided part leaves it undecided.
+    """
+    bad = [v for v in verdicts if v not in _RANK]
+    if bad:
+        raise ValueError(f"verdicts must be among {VERDICTS}, got {bad!r}")
+    return min(verdicts, key=_RANK.__getitem__) if verdicts else "pass"
+
+
+def equivalence(estimate: float, se: float, tolerance: float, z: float) -> str:
+    """Three-way verdict on an effect whose prediction is 0, with standard error ``se``.
+
+    ``fail``: the prediction is refuted, ``|estimate| > z se`` (``z`` the claim's share of
+    the false-alarm budget).  ``pass``: ``|estimate| + Z_PASS se <= tolerance``, the
+    one-sided ``1 - PASS_ERROR`` interval lies inside the tolerance (an effect of the
+    tolerance's size passes with probability <= ``PASS_ERROR``).  ``inconclusive``
+    otherwise.  A tolerance of ``(z + Z_PASS) se`` (the 90 %-power resolution) makes the
+    two regions complementary.
+    """
+    if not (math.isfinite(estimate) and math.isfinite(se) and se >= 0):
+        return "fail" if math.isfinite(se) else "inconclusive"
+    if abs(estimate) > z * se:
+        return "fail"
+    return "pass" if abs(estimate) + Z_PASS * se <= tolerance else "inconclusive"
 
 
 def stream_seeds(seed, stream: int, k: int) -> list[int]:
@@ -64,10 +111,15 @@ class Profile:
     shortcut_trials: int = 400_000  # C2-C5: experiments drawn through the stability shortcut
     alphas: tuple[float, ...] = (1.2, 1.5, 1.8, 2.0)
     c1_ns: tuple[int, ...] = (10, 100, 1000)
-    c1_trials: int = 4000
+    c1_trials: int = 8000
     net_hidden: int = 32
     net_steps: int = 160
-    net_cells: int = 8  # C6-C9: networks drawn per family (per architecture for C7)
+    net_cells: int = 8  # C7: networks per architecture, in units of C7_NETS_PER_NET_CELL
+    #: C6, C8, C9: networks per family; 22 is the least n at which n/n shows a share
+    #: >= 0.9 (one-sided Clopper-Pearson lower bound at PASS_ERROR)
+    net_draws: int = 22
+    #: C2: the slope's tolerance, relative to kappa (the equivalence PASS needs it)
+    slope_tolerance: float = 0.25
 
 
 PROFILES = {
@@ -90,6 +142,8 @@ PROFILES = {
         net_hidden=64,
         net_steps=256,
         net_cells=24,
+        net_draws=48,
+        slope_tolerance=0.05,
     ),
 }
 

@@ -20,6 +20,7 @@ import theory
 from theory.noise import kappa
 
 from ..noise import stable
+from .base import PASS_ERROR
 
 __all__ = [
     "P0",
@@ -32,7 +33,8 @@ __all__ = [
 #: Share of a family that must satisfy a per-network property.  The paper summarises 75
 #: runs by "mean rho 0.998, min 0.972": every run met its bar, and the one-sided 95 %
 #: Clopper-Pearson lower bound of 75/75 is 0.961.  We ask for 0.9 (below that bound, so a
-#: family like the paper's passes) and fail only when the data show the share is lower.
+#: family like the paper's passes): a family passes when the data show its share is at
+#: least that, fails when they show it is lower, and is inconclusive between.
 P0 = 0.9
 
 
@@ -52,31 +54,43 @@ def clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
 def fraction_test(flags, level: float, p0: float = P0) -> dict:
     """Whether a family satisfies a property in at least a share ``p0`` of its members.
 
-    The property is rejected only when the one-sided Clopper-Pearson upper bound of the
-    observed share (miss probability ``level``) lies below ``p0``: when the true share is
-    ``>= p0`` the chance of a false rejection is at most ``level``.
+    Three-way: ``fail`` when the one-sided Clopper-Pearson upper bound of the observed
+    share (miss probability ``level``) lies below ``p0`` (when the true share is ``>= p0``
+    the chance of this false FAIL is at most ``level``); ``pass`` when the one-sided lower
+    bound at :data:`~verify.claims.base.PASS_ERROR` reaches ``p0`` (a family whose share is
+    below ``p0`` passes with probability <= ``PASS_ERROR``); ``inconclusive`` between.
 
     Returns
     -------
     dict
-        ``k, n, share, ci`` (two-sided, level ``2 level``), ``upper``, ``holds``,
-        ``fail_below``: the largest count that would be rejected.
+        ``k, n, share, ci`` (two-sided, level ``2 level``), ``upper``, ``lower`` (one-sided
+        at ``PASS_ERROR``), ``verdict``, ``holds`` (not ``fail``), ``fail_below``: the
+        largest count that would be rejected, ``pass_from``: the least count that passes.
     """
     flags = np.asarray(flags, dtype=bool)
     n, k = int(flags.size), int(flags.sum())
     if n == 0:
         raise ValueError("fraction_test needs at least one cell")
     lo, hi = clopper_pearson(k, n, 2 * level)
+    lower = _lower_bound(k, n, PASS_ERROR)
     crit = int(stats.binom.ppf(level, n, p0))
     while crit >= 0 and stats.binom.cdf(crit, n, p0) > level:
         crit -= 1
-    return dict(k=k, n=n, share=k / n, ci=(lo, hi), upper=hi, holds=bool(hi >= p0),
-                fail_below=crit, p0=p0)  # fmt: skip
+    pass_from = next((j for j in range(n + 1) if _lower_bound(j, n, PASS_ERROR) >= p0), None)
+    verdict = "fail" if hi < p0 else ("pass" if lower >= p0 else "inconclusive")
+    return dict(k=k, n=n, share=k / n, ci=(lo, hi), upper=hi, lower=lower, verdict=verdict,
+                holds=verdict != "fail", fail_below=crit, pass_from=pass_from,
+                p0=p0)  # fmt: skip
+
+
+def _lower_bound(k: int, n: int, miss: float) -> float:
+    """One-sided Clopper-Pearson lower bound of a share ``k / n`` (miss probability ``miss``)."""
+    return 0.0 if k == 0 else float(stats.beta.ppf(miss, k, n - k + 1))
 
 
 def describe_fraction(t: dict) -> str:
-    """``k/n (share CI lo-hi)`` for tables."""
-    return f"{t['k']}/{t['n']} (CI {t['ci'][0]:.2f}-{t['ci'][1]:.2f})"
+    """``k/n (lower bound lo, upper bound hi)`` for tables: the bounds the verdict reads."""
+    return f"{t['k']}/{t['n']} (lower {t['lower']:.2f}, upper {t['upper']:.2f})"
 
 
 # --------------------------------------------------------------------------------------
