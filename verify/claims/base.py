@@ -29,6 +29,7 @@ __all__ = [
     "PASS_ERROR",
     "PROFILES",
     "SUITE_FALSE_ALARM",
+    "TOLERANCE_IS_RESOLUTION",
     "VERDICTS",
     "Z_PASS",
     "Z_POWER",
@@ -60,6 +61,13 @@ Z_POWER = 1.2815515655446004
 PASS_ERROR = 0.1
 #: One-sided z of :data:`PASS_ERROR`.
 Z_PASS = Z_POWER
+
+#: How a claim whose tolerance is its own stated resolution reads its refutation test.
+TOLERANCE_IS_RESOLUTION = (
+    "FAIL when refuted at z; otherwise PASS: with the stated resolution ((z + 1.28) SE) as "
+    "tolerance, every estimate's one-sided 90 % interval then lies inside it, so PASS and "
+    "FAIL are complementary and no INCONCLUSIVE arises"
+)
 
 #: Order of precedence when sub-verdicts are combined into one.
 _RANK = {"error": 0, "fail": 1, "inconclusive": 2, "partial": 3, "pass": 4}

@@ -17,7 +17,6 @@ import numpy as np
 from scipy import stats
 
 import theory
-from theory.noise import kappa
 
 from ..noise import stable
 from .base import PASS_ERROR
@@ -199,7 +198,7 @@ def window_test(lags, log_f, law, n: float, *, alpha: float, trials: int, seed: 
     scan = np.arange(lo, hi + 1)
     means = np.exp(log_f[scan])
     seeds = np.random.SeedSequence(int(seed)).generate_state(scan.size)
-    factor = det.stat_scale * float(n) ** (1.0 / kappa(alpha))
+    factor = det.stat_scale / theory.mean_scale(alpha, 1.0, float(n))
     hits = np.array([np.count_nonzero(factor * np.abs(stable.trial_means_shortcut(
         alpha, det.sigma, float(m), n=int(n), trials=trials, seed=int(s))) > det.epsilon)
         for m, s in zip(means, seeds, strict=True)])  # fmt: skip

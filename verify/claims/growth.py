@@ -14,7 +14,7 @@ import numpy as np
 
 import theory
 
-from .base import Z_POWER, CheckResult, claim, fmt, z_threshold
+from .base import TOLERANCE_IS_RESOLUTION, Z_POWER, CheckResult, claim, fmt, z_threshold
 from .levels import WINDOW_ALPHA, WINDOW_LAWS, c3_grid, finite, level_record
 
 __all__ = ["EXPECTED_REGIME", "check_c4", "sympy_growth"]
@@ -130,7 +130,8 @@ def check_c4(profile, seed, false_alarm):
         " regimes match; growth: "
         + ", ".join(f"{r['law']} {r['growth simulated']} ({r['growth (SymPy)']})" for r in rows),
         tolerance=f"|growth simulated - SymPy| <= {z:.2f} SE (weighted fit of the law's "
-        "growth coordinate on ln N over the simulated levels); regime label exact",
+        "growth coordinate on ln N over the simulated levels); regime label exact. "
+        + TOLERANCE_IS_RESOLUTION,
         rows=rows,
         negative_control={
             "description": "the v1 growth (N^(1/alpha) for N^(1/kappa) in theta_N)",

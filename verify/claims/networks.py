@@ -23,16 +23,19 @@ from .. import recurrences as rec
 from ..parallel import map_cells
 from ..recurrences import diagnostics as diag
 from ..recurrences.fit import fit_envelope
-from .base import CheckResult, claim, fmt
+from .base import CheckResult, claim, combine, fmt
 from .ensembles import P0, cell_seeds, describe_fraction, fraction_test, window_test
 
 __all__ = ["check_c6", "check_c8", "check_c9"]
 
 ALPHA = 1.5
-#: Per-network false-alarm level of the end-to-end window test and of C9's noise test.  A
-#: family fails only when the share of consistent networks is shown to be below ``P0``, so
-#: this level need not be Bonferroni-small (at 0.01 the expected share is >= 0.99).
+#: Per-network false-alarm level of C9's noise test.  A family fails only when the share of
+#: networks is shown to be below ``P0``, so this level need not be Bonferroni-small.
 CELL_LEVEL = 0.01
+#: Per-network level of the end-to-end window test: at 0.001 the correct theory's expected
+#: consistent share is >= 0.999, so 22 networks show a share >= 0.9 (22/22) in >= 97.8 % of
+#: runs; at 0.01 they would in 80 %.
+E2E_LEVEL = 0.001
 #: Simulated experiments per scanned lag in the end-to-end window test (shortcut draws).
 E2E_TRIALS = 2000
 
@@ -62,9 +65,9 @@ def _resolution_of_windows(ws) -> dict:
 
 #: C6's family: equal mean retention 0.9, a point mass (narrow) against Beta(9, 1) (broad).
 C6_NARROW, C6_BROAD = (0.9,), (9.0, 1.0)
-#: Accuracy bar for the tail's log-log slope against SymPy's envelope over the same lags:
-#: the finite-unit error of the slope at 512 units is ~0.05 (bootstrap over units, on the
-#: page), so the bar is ~3 of them; a wrong Mellin transform (b -> b + 1) moves it by ~0.9.
+#: Tolerance for the family's mean tail log-log slope against SymPy's envelope over the
+#: same lags: a single draw's finite-unit error at 512 units is ~0.05-0.1 (bootstrap over
+#: units, on the page); a wrong Mellin transform (b -> b + 1) moves the slope by ~0.9.
 C6_SLOPE_BAR = 0.15
 C6_N_VALUES = (1e3, 1e5, 1e7)
 C6_N_E2E = 1e6
@@ -97,7 +100,7 @@ def _c6_cell(cell: dict) -> dict:
         fit = fit_envelope(res)
         win = theory.learnability_window(fit.best, ALPHA)
         e2e = window_test(lags, res.log_f, fit.best, C6_N_E2E, alpha=ALPHA, trials=cell["trials"],
-                          seed=seed + 30 + j, level=CELL_LEVEL, window=win)  # fmt: skip
+                          seed=seed + 30 + j, level=E2E_LEVEL, window=win)  # fmt: skip
         out[label] = dict(
             regime=tail["regime"], slope=tail["loglog_slope"], semilog=tail["semilog_slope"],
             ref_slope=ref_tail["loglog_slope"], ref_semilog=ref_tail["semilog_slope"],
@@ -109,7 +112,7 @@ def _c6_cell(cell: dict) -> dict:
     n, b = out["narrow"], out["broad"]
     out["regime_ok"] = n["regime"] == "exponential" and b["regime"] == "power"
     narrow_ok = abs(n["semilog"] - n["ref_semilog"]) <= 0.01 * abs(n["ref_semilog"])
-    out["slope_ok"] = abs(b["slope"] - b["ref_slope"]) <= C6_SLOPE_BAR and narrow_ok
+    out["slope_ok"] = narrow_ok
     out["pointwise_ok"] = n["pointwise"] and b["pointwise"]
     out["broad_wins"] = b["windows"][-1] > n["windows"][-1]
     out["e2e_ok"] = n["e2e"]["consistent"] and b["e2e"]["consistent"]
@@ -117,27 +120,59 @@ def _c6_cell(cell: dict) -> dict:
     return out
 
 
+def _slope_test(diffs, level):
+    """Three-way: the family's mean tail-slope error within +-C6_SLOPE_BAR (t intervals).
+
+    FAIL when the interval at ``level`` lies outside the bar; PASS when the one-sided 90 %
+    interval lies inside it (a family whose slope is off by the bar passes with
+    probability <= 0.1); INCONCLUSIVE between.
+    """
+    d = np.asarray(diffs, dtype=float)
+    n = d.size
+    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(n))
+    t_f, t_p = stats.t.ppf(1 - level / 2, n - 1), stats.t.ppf(0.9, n - 1)
+    if abs(m) - t_f * se > C6_SLOPE_BAR:
+        verdict = "fail"
+    elif abs(m) + t_p * se <= C6_SLOPE_BAR:
+        verdict = "pass"
+    else:
+        verdict = "inconclusive"
+    return {"mean": m, "se": se, "lo": m - t_p * se, "hi": m + t_p * se, "verdict": verdict}
+
+
 @claim("C6", "Broader gate spectra: power-law envelopes and larger windows")
 def check_c6(profile, seed, false_alarm):
     """Narrow against broad spectrum networks: tail regime, SymPy exponent, windows, end to end."""
-    hidden, max_lag, n = 16 * profile.net_hidden, 200, profile.net_cells
+    hidden, max_lag, n = 16 * profile.net_hidden, 200, profile.net_draws
     cells = [{"seed": s % 2**31, "hidden": hidden, "max_lag": max_lag, "trials": E2E_TRIALS}
              for s in cell_seeds(seed, n, 6)]  # fmt: skip
     res = map_cells(_c6_cell, cells, label="C6")
     keys = {"regime_ok": "tail regime: narrow exponential, broad power law",
-            "slope_ok": f"tail slope within {C6_SLOPE_BAR} of SymPy's (broad), 1 % (narrow)",
+            "slope_ok": "narrow: semi-log tail slope within 1 % of SymPy's",
             "pointwise_ok": "envelope within 5 finite-unit SE + 1e-3 of SymPy's at every lag",
             "broad_wins": f"broad window > narrow at N = {C6_N_VALUES[-1]:g}",
             "e2e_ok": f"closed-form window consistent with simulated detection (N = {C6_N_E2E:g})",
             "v1_rejected": "v1 window rejected by the same simulation"}  # fmt: skip
-    level = false_alarm / len(keys)
+    level = false_alarm / (len(keys) + 1)
     tests = {k: fraction_test([r[k] for r in res], level) for k in keys}
-    ok = all(t["holds"] for t in tests.values())
+    slope = _slope_test([r["broad"]["slope"] - r["broad"]["ref_slope"] for r in res], level)
+    main = combine(slope["verdict"], *(tests[k]["verdict"] for k in keys if k != "v1_rejected"))
     b_asym = spectra.BetaRetention(*C6_BROAD)
     lim = float(np.polyfit(np.log([1e4, 2e4]), b_asym.log_envelope(np.array([1e4, 2e4])), 1)[0])
     rows = [{"property (per draw)": d, "share": describe_fraction(tests[k]),
-             "passes (share CI reaches 0.9)": tests[k]["holds"]}
+             "verdict (share >= 0.9)": tests[k]["verdict"].upper()}
             for k, d in keys.items()]  # fmt: skip
+    rows.insert(
+        0,
+        {
+            "property (per draw)": f"broad: mean tail slope - SymPy's within "
+            f"+-{C6_SLOPE_BAR} (the family)",
+            "share": f"{slope['mean']:+.3f} "
+            f"[{slope['lo']:+.3f}, {slope['hi']:+.3f}] (90 % interval), SE "
+            f"{slope['se']:.3f}",
+            "verdict (share >= 0.9)": slope["verdict"].upper(),
+        },
+    )
     for i, r in enumerate(res[:4]):
         for lab in ("narrow", "broad"):
             e = r[lab]
@@ -146,7 +181,7 @@ def check_c6(profile, seed, false_alarm):
                          f"{e['slope_se']:.3f} (SymPy {e['ref_slope']:.3f}); H_N "
                          f"{e['windows']}; H_sim {e['e2e']['h_sim']} in {e['e2e']['accept']}, "
                          f"v1 H_N {e['e2e']['h_v1']}",
-                         "passes (share CI reaches 0.9)": ""})  # fmt: skip
+                         "verdict (share >= 0.9)": ""})  # fmt: skip
     wn = np.median([r["narrow"]["windows"] for r in res], axis=0).astype(int)
     wb = np.median([r["broad"]["windows"] for r in res], axis=0).astype(int)
     slopes = [r["broad"]["slope"] for r in res]
@@ -157,7 +192,8 @@ def check_c6(profile, seed, false_alarm):
         max_lag=150, seed=seed % 2**31,
     )  # fmt: skip
     return CheckResult(
-        "C6", "", "pass" if ok and not neg["passed"] else "fail",
+        "C6", "", combine(main, "pass" if not neg["passed"] and tests["v1_rejected"]["holds"]
+                          else "fail"),
         predicted="narrow: exponential tail (semi-log slope ln 0.9); Beta(9,1): power-law tail, "
         f"log-log slope -> -b = -1 (SymPy local slope at l = 1e4: {lim:.4f}); broad window "
         "larger at large N",
@@ -165,11 +201,16 @@ def check_c6(profile, seed, false_alarm):
         f"(range {min(slopes):.3f}..{max(slopes):.3f}); median H_N narrow "
         f"{', '.join(map(str, wn))} vs broad {', '.join(map(str, wb))} at N = "
         f"{[f'{v:g}' for v in C6_N_VALUES]}",
-        tolerance=f"each property in >= {P0:.0%} of draws unless the Clopper-Pearson upper bound "
-        f"(level {level:.1e}) falls below; per-draw end-to-end test at level {CELL_LEVEL}",
+        tolerance=f"broad tail slope: the family's mean within +-{C6_SLOPE_BAR} of SymPy's "
+        "(t intervals: PASS at one-sided 90 %, FAIL when outside at the claim's level); "
+        f"each other property in >= {P0:.0%} of draws: PASS when the one-sided 90 % "
+        f"Clopper-Pearson lower bound reaches {P0}, FAIL when the upper bound (level "
+        f"{level:.1e}) falls below, INCONCLUSIVE between; per-draw end-to-end test at level "
+        f"{E2E_LEVEL}",
         rows=rows,
         negative_control={"description": "Beta(9,1) network checked against the Uniform(0.8,1) "
-                          "envelope (same mean retention); v1 window rejected (row above)",
+                          "envelope (same mean retention); v1 window rejected (row above; "
+                          "not shown below 0.9)",
                           "rejected": not neg["passed"]},
         params={"hidden": hidden, "max_lag": max_lag, "draws": n, "alpha": ALPHA,
                 "tail lags": f">= {max_lag // 8}", "N_end_to_end": C6_N_E2E,
@@ -204,7 +245,7 @@ def _c8_cell(cell: dict) -> dict:
     res = rec.measure_envelope(net, x, cell["max_lag"], order="exact", lr=1.0 / hidden)
     law = fit_envelope(res).best
     e2e = window_test(res.lags, res.log_f, law, C8_N, alpha=ALPHA, trials=cell["trials"],
-                      seed=cell["seed"] + 3, level=CELL_LEVEL)  # fmt: skip
+                      seed=cell["seed"] + 3, level=E2E_LEVEL)  # fmt: skip
     return dict(retention=r, norm=norm, law=repr(law), e2e=_window_summary(e2e),
                 fig={"lags": res.lags.tolist(), "measured": np.exp(res.log_f).tolist(),
                      "fitted": _finite_list(law(res.lags)), "norm": norm,
@@ -214,7 +255,7 @@ def _c8_cell(cell: dict) -> dict:
 @claim("C8", "Stability is not learnability: equally stable networks, windows 10x apart")
 def check_c8(profile, seed, false_alarm):
     """A family with one Jacobian-norm bound: its simulated windows spread >= 10x."""
-    hidden, n = profile.net_hidden // 2, max(profile.net_cells, 8)
+    hidden, n = profile.net_hidden // 2, profile.net_draws
     steps, max_lag = 400, 300
     cells = [{"seed": s % 2**31, "hidden": hidden, "steps": steps, "max_lag": max_lag,
               "trials": E2E_TRIALS, "stratum": i, "strata": n}
@@ -230,7 +271,11 @@ def check_c8(profile, seed, false_alarm):
     # (0 counted as 1 lag), measured, not chosen
     spread = float(h_sim.max() / max(h_sim.min(), 1))
     rho_norm = float(spearmanr(norms, h_sim).statistic) if np.ptp(h_sim) else float("nan")
-    ok = stable_ok and e2e["holds"] and spread >= C8_RATIO
+    verdict = combine(
+        e2e["verdict"],
+        "pass" if stable_ok and spread >= C8_RATIO else "fail",
+        "pass" if v1["holds"] else "fail",
+    )
     order = np.argsort(h_sim)
     rows = [{"network": f"r = {res[i]['retention']:.3f}", "max ||J||": fmt(res[i]["norm"], 4),
              "fitted law": res[i]["law"], "H_N closed form": res[i]["e2e"]["h_fit"],
@@ -240,15 +285,17 @@ def check_c8(profile, seed, false_alarm):
     lo_i, hi_i = int(order[0]), int(order[-1])
     fig = {f"ConstGate r={res[i]['retention']:.3f}": res[i]["fig"] for i in (lo_i, hi_i)}
     return CheckResult(
-        "C8", "", "pass" if ok and v1["holds"] else "fail",
+        "C8", "", verdict,
         predicted=f"networks with one Jacobian-norm bound ({C8_BOUND}) have windows >= "
         f"{C8_RATIO:g}x apart; each closed-form window agrees with simulated detection",
         measured=f"{n} networks, max ||J|| {norms.min():.3f}-{norms.max():.3f}; simulated H_N "
         f"{h_sim.min()}-{h_sim.max()} (spread {spread:.3g}x; Spearman with ||J|| "
         f"{rho_norm:.2f}); consistent {describe_fraction(e2e)}",
         tolerance=f"all norms <= {C8_BOUND}; spread >= {C8_RATIO:g} (the claim's bar); "
-        f"consistent share: Clopper-Pearson upper bound >= {P0} at level {level:.1e}, "
-        f"per-network window test at level {CELL_LEVEL}",
+        f"consistent share: PASS when its one-sided 90 % Clopper-Pearson lower bound reaches "
+        f"{P0}, FAIL when the upper bound (level {level:.1e}) is below, INCONCLUSIVE between; "
+        f"per-network window test at level {E2E_LEVEL}; the v1 control: rejected share not "
+        f"shown below {P0}",
         rows=rows,
         negative_control={"description": "the v1 exponent (N ~ f^-alpha): its closed-form window "
                           "must be rejected by the same simulations",
@@ -310,7 +357,7 @@ def _c9_cell(cell: dict) -> dict:
         lf -= lf[0]
         law = fit_envelope(lf, lags, log=True).best
         w = window_test(lags, lf, law, C9_N, alpha=ALPHA, trials=cell["trials"], seed=s + 4,
-                        level=CELL_LEVEL)  # fmt: skip
+                        level=E2E_LEVEL)  # fmt: skip
         out[label] = {
             "law": repr(law),
             "e2e": _window_summary(w),
@@ -329,7 +376,7 @@ def _c9_cell(cell: dict) -> dict:
 @claim("C9", "Adam-like per-unit rates reshape the envelope")
 def check_c9(profile, seed, false_alarm):
     """Envelope shape under SGD and Adam-like rates, against the shape's sampling noise."""
-    hidden, steps, n = profile.net_hidden // 2, profile.net_steps, profile.net_cells
+    hidden, steps, n = profile.net_hidden // 2, profile.net_steps, profile.net_draws
     cells = [{"seed": s % 2**31, "hidden": hidden, "steps": steps, "trials": E2E_TRIALS}
              for s in cell_seeds(seed, n, 9)]  # fmt: skip
     res = map_cells(_c9_cell, cells, label="C9")
@@ -337,7 +384,7 @@ def check_c9(profile, seed, false_alarm):
     reshaped = fraction_test([abs(r["z_adam"]) > r["crit"] for r in res], level)
     control = fraction_test([abs(r["z_flat"]) <= r["crit"] for r in res], level)
     e2e = fraction_test([r[k]["e2e"]["consistent"] for r in res for k in ("SGD", "Adam")], level)
-    ok = reshaped["holds"] and e2e["holds"]
+    verdict = combine(reshaped["verdict"], e2e["verdict"], "pass" if control["holds"] else "fail")
     crit = res[0]["crit"]
     rows = [{"network": i, "tail shape change Adam - SGD (nats)": f"{r['change']:+.3f}",
              "z (jackknife over sequences)": f"{r['z_adam']:+.1f}",
@@ -350,7 +397,7 @@ def check_c9(profile, seed, false_alarm):
     differ = np.mean([r["SGD"]["e2e"]["h_sim"] != r["Adam"]["e2e"]["h_sim"] for r in res])
     se_med = float(np.median([r["se"] for r in res]))
     return CheckResult(
-        "C9", "", "pass" if ok and control["holds"] else "fail",
+        "C9", "", verdict,
         predicted="per-unit Adam rates change the envelope's shape beyond its sampling noise; "
         "equal second moments do not",
         measured=f"{n} networks: reshaped {describe_fraction(reshaped)} (median |z| "
@@ -359,7 +406,9 @@ def check_c9(profile, seed, false_alarm):
         f"consistent with simulated detection {describe_fraction(e2e)}",
         tolerance=f"per network: two-sided t test (|t| > {crit:.2f}, {C9_BATCH - 1} df, level "
         f"{CELL_LEVEL}) of the tail shape, SGD on one input batch against Adam on an "
-        f"independent one; shares: Clopper-Pearson upper bound >= {P0} at level {level:.1e}",
+        f"independent one; window test at level {E2E_LEVEL}; shares: PASS when the one-sided "
+        f"90 % Clopper-Pearson lower bound reaches {P0}, FAIL when the upper bound (level "
+        f"{level:.1e}) is below, INCONCLUSIVE between; the control: not shown below {P0}",
         rows=rows,
         negative_control={"description": "Adam with equal second moments, on an independent "
                           "batch: its shape must agree with SGD's within the measured noise "

@@ -18,7 +18,7 @@ import theory
 
 from .. import detection as det_mc
 from ..parallel import map_cells
-from .base import CheckResult, claim, fmt, z_threshold
+from .base import TOLERANCE_IS_RESOLUTION, CheckResult, claim, fmt, z_threshold
 from .growth import check_c4
 from .levels import (
     WINDOW_ALPHA,
@@ -142,7 +142,8 @@ def check_c3(profile, seed, false_alarm):
         f"{sum(j['rec']['H_sim'] == j['h'] for j in judged)}/{n_cells} exact",
         tolerance=f"score-test intervals at z = {z:.2f} ({tests} tests): theta_N inside the "
         "one-sided level's, the exact two-sided level inside the two-sided one's, H_N inside "
-        "the windows they allow; summed-sample power at the level within z binomial SE",
+        "the windows they allow; summed-sample power at the level within z binomial SE. "
+        + TOLERANCE_IS_RESOLUTION,
         rows=rows,
         negative_control={
             "description": "the v1 window (exponent alpha) outside the windows the simulated "
@@ -203,7 +204,7 @@ def check_c5(profile, seed, false_alarm):
         predicted="H increasing in alpha: " + ", ".join(map(str, pred)),
         measured="simulated (continuous): " + ", ".join(f"{e:.2f}" for e in emp),
         tolerance=f"score-test intervals at z = {z:.2f} ({2 * len(alphas)} tests) as in C3; "
-        "simulated windows strictly ordered (intervals disjoint)",
+        "simulated windows strictly ordered (intervals disjoint). " + TOLERANCE_IS_RESOLUTION,
         rows=rows,
         negative_control={
             "description": "v1 predicts larger windows for heavier tails; its windows must lie "
