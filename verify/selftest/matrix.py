@@ -3,9 +3,13 @@
 A mutation is *killed* when some claim that passed with the correct code reaches a failing
 verdict (``fail`` or ``error``) under it; a kill by ``error`` (the mutated code made a
 check raise) is marked as such, since a wrong theory should produce a FAIL with numbers,
-not a crash.  The correct code runs first, with the same seed, so every cell compares like
-with like: the claims are deterministic given the seed, and a claim that never reads the
-mutated definition gives exactly its baseline verdict.
+not a crash.  An INCONCLUSIVE verdict counts neither as a kill nor as a false alarm; the
+matrix and the seed run count how often it occurs.  A mutation of kind ``"resolution"``
+plants an error at the size a claim states it resolves: its row measures that power and
+is not required for :attr:`KillMatrix.all_killed`.  The correct code runs first, with the
+same seed, so every cell compares like with like: the claims are deterministic given the
+seed, and a claim that never reads the mutated definition gives exactly its baseline
+verdict.
 """
 
 from __future__ import annotations
@@ -74,8 +78,15 @@ class KillMatrix:
 
     @property
     def all_killed(self) -> bool:
-        """Whether every mutation was noticed (and the correct code passed)."""
-        return self.baseline_passes and all(self.killed(m["name"]) for m in self.mutations)
+        """Whether every planted error (kind "error") was noticed and the correct code passed."""
+        return self.baseline_passes and all(
+            self.killed(m["name"]) for m in self.mutations if m.get("kind", "error") == "error"
+        )
+
+    def inconclusive(self) -> dict[str, int]:
+        """Per claim, the runs (baseline and mutations) in which it was INCONCLUSIVE."""
+        rows = [self.baseline, *self.cells.values()]
+        return {c: sum(r.get(c) == "inconclusive" for r in rows) for c in self.claims}
 
     def as_dict(self) -> dict:
         """JSON-ready dictionary."""
@@ -90,6 +101,7 @@ class KillMatrix:
             "details": self.details,
             "killed": {m["name"]: self.killers(m["name"]) for m in self.mutations},
             "all_killed": self.all_killed,
+            "inconclusive": self.inconclusive(),
             "resolution": self.resolution,
             "runtime_s": self.runtime_s,
         }
@@ -157,7 +169,7 @@ def kill_matrix(
     )
     for i, m in enumerate(mutations):
         km.mutations.append({"name": m.name, "description": m.description,
-                             "expected": list(m.expected)})  # fmt: skip
+                             "expected": list(m.expected), "kind": m.kind})  # fmt: skip
         run_claims = claims if mode == "all" else [c for c in claims if c in m.expected]
         with m.applied():
             res = _run(run_claims, profile, seed, device)
@@ -199,6 +211,19 @@ class SeedRun:
         """Failures per claim over the seeds."""
         return {c: sum(d.get(c) in FAILING for d in self.verdicts) for c in self.claims}
 
+    def inconclusive_per_claim(self) -> dict[str, int]:
+        """INCONCLUSIVE verdicts per claim over the seeds (neither a pass nor a false alarm)."""
+        return {c: sum(d.get(c) == "inconclusive" for d in self.verdicts) for c in self.claims}
+
+    @property
+    def inconclusive_runs(self) -> int:
+        """Runs in which at least one claim was INCONCLUSIVE and none failed."""
+        return sum(
+            any(v == "inconclusive" for v in d.values())
+            and not any(v in FAILING for v in d.values())
+            for d in self.verdicts
+        )
+
     def rate_ci(self, level: float = 0.95) -> tuple[float, float]:
         """Clopper-Pearson interval of the per-run failure rate."""
         k, n = self.failed_runs, len(self.seeds)
@@ -226,6 +251,8 @@ class SeedRun:
             "verdicts": self.verdicts,
             "failed_runs": self.failed_runs,
             "per_claim": self.per_claim(),
+            "inconclusive_per_claim": self.inconclusive_per_claim(),
+            "inconclusive_runs": self.inconclusive_runs,
             "rate_ci95": [lo, hi],
             "budget": self.budget,
             "allowed": self.allowed,

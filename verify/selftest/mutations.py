@@ -227,6 +227,22 @@ def _correction_scaled(factor):
     return patch_everywhere(transport, "step_factors", make)
 
 
+def _mean_scale_exponent(exponent=None, shift=0.0):
+    """theory.mean_scale with exponent ``exponent`` (the Gaussian: 1/2), or 1/kappa + ``shift``."""
+    from theory import noise
+
+    def make(orig):
+        def mean_scale(alpha, sigma, n):
+            e = exponent if exponent is not None else 1.0 / noise.kappa(alpha) + shift
+            return orig(alpha, sigma, n) * np.asarray(n, dtype=float) ** (
+                1.0 / noise.kappa(alpha) - e
+            )
+
+        return mean_scale
+
+    return patch_everywhere(noise, "mean_scale", make)
+
+
 def _adam_as_sgd():
     envelope = importlib.import_module("verify.recurrences.envelope")  # not the function
 
@@ -325,12 +341,17 @@ class Mutation:
     expected : tuple of str
         Claims that read the mutated definition and are meant to notice it (the cheap
         designated killers used by the fast matrix; the full matrix runs every claim).
+    kind : {"error", "resolution"}
+        ``"error"``: a plausible mistake every run must catch.  ``"resolution"``: an error
+        planted at the size a claim states it resolves (detected with probability >= 0.9,
+        so one run in ten may miss it): its row measures power, it is not required.
     """
 
     name: str
     description: str
     apply: Callable = field(repr=False)
     expected: tuple[str, ...] = ()
+    kind: str = "error"
 
     @contextlib.contextmanager
     def applied(self):
@@ -364,6 +385,14 @@ MUTATIONS: tuple[Mutation, ...] = (
              _first_as_zeroth, ("C7",)),
     Mutation("correction*3", "the first-order correction sum d/r taken three times",
              lambda: _correction_scaled(3.0), ("C7",)),
+    Mutation("correction*2", "the first-order correction sum d/r taken twice",
+             lambda: _correction_scaled(2.0), ("C7",)),
+    Mutation("correction*0.5", "half the first-order correction sum d/r",
+             lambda: _correction_scaled(0.5), ("C7",)),
+    Mutation("correction*-1", "the first-order correction with the wrong sign",
+             lambda: _correction_scaled(-1.0), ("C7",)),
+    Mutation("scale-gauss", "theory.mean_scale with the Gaussian N^(-1/2) for N^(-1/kappa)",
+             lambda: _mean_scale_exponent(exponent=0.5), ("C1",)),
     Mutation("adam-as-sgd", "Adam's per-unit rates ignored (every optimizer treated as SGD)",
              _adam_as_sgd, ("C9",)),
     Mutation("mellin", "Beta spectrum's Mellin transform evaluated at ell + 1",
@@ -374,6 +403,18 @@ MUTATIONS: tuple[Mutation, ...] = (
              _s4d_scaling, ("C10",)),
     Mutation("diagonal-correction", "a spurious correction d = r/100 in the diagonal cells",
              _diagonal_correction, ("C10",)),
+    # each at the size its claim states it resolves with power >= 0.9 (quick profile)
+    Mutation("K*1.0055", "prefactor K too large by C2's resolution (0.55 %)",
+             lambda: _prefactor(1.0055), ("C2",), "resolution"),
+    Mutation("K*0.9945", "prefactor K too small by C2's resolution (0.55 %)",
+             lambda: _prefactor(0.9945), ("C2",), "resolution"),
+    Mutation("sigma*1.021", "the sampler's noise wider by C1's scale resolution (2.1 %)",
+             lambda: _sampler(sigma_factor=1.021), ("C1",), "resolution"),
+    Mutation("scale-exponent+0.009", "theory.mean_scale's exponent 1/kappa off by C1's "
+             "resolution (0.009)", lambda: _mean_scale_exponent(shift=0.009), ("C1",),
+             "resolution"),
+    Mutation("correction*1.5", "the first-order correction taken x1.5 (C7's resolution)",
+             lambda: _correction_scaled(1.5), ("C7",), "resolution"),
 )  # fmt: skip
 
 
