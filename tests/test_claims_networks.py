@@ -33,7 +33,7 @@ transport = importlib.import_module("verify.recurrences.transport")
 FA = 1e-3
 SEED = 20240611
 SMALL = dataclasses.replace(
-    base.PROFILES["quick"], name="small", net_hidden=16, net_steps=96, net_cells=4
+    base.PROFILES["quick"], name="small", net_hidden=16, net_steps=96, net_cells=4, net_draws=22
 )
 
 
@@ -68,13 +68,15 @@ def _patch_first(monkeypatch, how):
         if order != "first":
             return orig(net, traj, order)
         fac, corr = orig(net, traj, "first")
-        return (fac, np.zeros_like(corr)) if how == "zeroth" else (fac, 3.0 * corr)
+        if how == "zeroth":
+            return fac, np.zeros_like(corr)
+        return fac, (3.0 if how == "times3" else 2.0) * corr
 
     monkeypatch.setattr(transport, "step_factors", patched)
     monkeypatch.setattr(envelope, "step_factors", patched)
 
 
-@pytest.mark.parametrize("how", ["zeroth", "times3"])
+@pytest.mark.parametrize("how", ["zeroth", "times3", "times2"])
 def test_c7_fails_when_first_order_is_wrong(monkeypatch, how):
     _patch_first(monkeypatch, how)
     res = _run("C7")
@@ -129,6 +131,27 @@ def test_fraction_test_rejects_only_a_demonstrably_low_share():
     assert not ensembles.fraction_test([False] * 20, 1e-3)["holds"]
     t = ensembles.fraction_test([True] * 8 + [False] * 12, 1e-3)
     assert not t["holds"] and t["k"] <= t["fail_below"]
+
+
+def test_fraction_test_is_three_way():
+    # 22/22 shows a share >= 0.9 (one-sided 90 % lower bound 0.901); 21/22 does not
+    t = ensembles.fraction_test([True] * 22, 1e-3)
+    assert t["verdict"] == "pass" and t["lower"] >= 0.9 and t["pass_from"] == 22
+    t = ensembles.fraction_test([True] * 21 + [False], 1e-3)
+    assert t["verdict"] == "inconclusive" and t["lower"] < 0.9 <= t["upper"]
+    # 8/8, the old ensemble: consistent with a share of 0.4, so never a PASS
+    t = ensembles.fraction_test([True] * 8, 1e-3)
+    assert t["verdict"] == "inconclusive" and t["lower"] < 0.8 and t["pass_from"] is None
+    assert ensembles.fraction_test([False] * 20, 1e-3)["verdict"] == "fail"
+
+
+def test_fraction_test_pass_error_is_bounded():
+    # a family whose share is exactly p0 passes with probability <= PASS_ERROR
+    from scipy import stats
+
+    for n in (22, 40, 60):
+        k = ensembles.fraction_test([True] * n, 1e-3)["pass_from"]
+        assert stats.binom.sf(k - 1, n, ensembles.P0) <= base.PASS_ERROR
 
 
 def test_fraction_test_false_alarm_is_bounded():
@@ -189,5 +212,36 @@ def test_c7_accuracy_test_rejects_equality_and_worse_and_accepts_better():
     assert not _closer(np.log(0.97) + 0.01 * rng.standard_normal(40), 1e-4)["holds"]
     # first order worse on (geometric) average by a factor 2: rejected
     assert not _closer(np.log(2.0) + 0.5 * rng.standard_normal(40), 1e-4)["holds"]
-    # better by a factor 4 with the spread seen on ConstGate (sd ~0.9 in log): kept
-    assert _closer(np.log(0.25) + 0.9 * rng.standard_normal(40), 1e-4)["holds"]
+    # better by a factor 4 with the spread seen on ConstGate (sd ~0.9 in log): shown
+    assert _closer(np.log(0.25) + 0.9 * rng.standard_normal(40), 1e-4)["verdict"] == "pass"
+    # better, but not shown by the margin with 8 networks of that spread: undecided
+    r = _closer(np.log(0.6) + 0.9 * rng.standard_normal(8), 1e-4)
+    assert r["verdict"] == "inconclusive", r
+
+
+def test_c7_best_multiple_moves_with_a_planted_correction():
+    from verify.claims.expansion import C7_SCALES, _multiple_verdict, best_multiple
+
+    # quadratic errors around a best multiple m per network: the vertex finds m, and a
+    # correction planted c times moves it to m / c (the errors at k are those at c k)
+    rng = np.random.default_rng(1)
+    ks = np.array((1.0, *C7_SCALES))
+    m = 1.0 + 0.1 * rng.standard_normal(40)
+    amp = np.exp(rng.standard_normal(40))
+
+    def errors(c):
+        sq = amp[:, None] * ((c * ks[None, :] - m[:, None]) ** 2 + 0.05)
+        return sq[:, 0], sq[:, 1:]
+
+    k, se = best_multiple(*errors(1.0))
+    assert k == pytest.approx(1.0, abs=0.05) and 0 < se < 0.05
+    assert _multiple_verdict(k, se, 4.0) == "pass"
+    for c in (1.5, 0.5, 2.0, -1.0):
+        kc, sec = best_multiple(*errors(c))
+        assert kc == pytest.approx(k / c, rel=0.02), c
+        assert _multiple_verdict(kc, sec, 4.0) == "fail", c
+    # every multiple equally good (the zeroth order served as the first): no minimum
+    flat = np.ones(40), np.ones((40, len(C7_SCALES)))
+    assert _multiple_verdict(*best_multiple(*flat), 4.0) == "fail"
+    # a vertex at the tolerance's edge with a wide interval: undecided
+    assert _multiple_verdict(0.85, 0.1, 4.0) == "inconclusive"

@@ -32,7 +32,7 @@ TINY = base.Profile(
     window_trials=150,
     alphas=(1.5, 2.0),
     c1_ns=(10, 100),
-    c1_trials=500,
+    c1_trials=2000,
 )
 
 CLAIM_IDS = ("C1", "C5")
@@ -118,14 +118,25 @@ def test_c1_rows_and_verdict(results):
     ]
     for row in r.rows:
         assert row["kappa"] == pytest.approx(theory.kappa(row["alpha"]))
-    # the threshold C1 uses is the Bonferroni share of FA over its count-tests
-    tests = 2 * len(TINY.c1_ns) * 4  # alphas x Ns x quantile levels
+    # the threshold C1 uses is the Bonferroni share of FA over its tests
+    tests = 2 * len(TINY.c1_ns) * 5  # alphas x Ns x (quantile levels + the scale)
     assert f"{dm.z_for(FA, tests):.2f}" in r.tolerance
     # false alarm: a correct sampler fails the main check with probability <= FA; the
     # N^(1/2) rescaling at alpha = 1.5, N = 100 is off by a factor 100^(1/6) ~ 2.2, far
     # outside the count tests at 500 trials, so the control is rejected
     assert r.verdict == "pass", r.as_dict()
     assert r.negative_control["rejected"] is True
+    assert all(row["scale verdict"] == "pass" for row in r.rows)
+
+
+def test_c1_is_inconclusive_when_underpowered_and_fails_the_gaussian_scale(monkeypatch):
+    # 50 trial means per cell cannot show the scale within 6 %: undecided, not a pass
+    few = dataclasses.replace(TINY, c1_trials=50, c1_ns=(100,))
+    assert _run("C1", profile=few).verdict == "inconclusive"
+    # the Gaussian exponent planted in theory.mean_scale, the function C1 divides by
+    orig = theory.mean_scale
+    monkeypatch.setattr(theory, "mean_scale", lambda a, s, n: orig(2.0, s, n))
+    assert _run("C1").verdict == "fail"
 
 
 def test_c5_rows_and_verdict(results):

@@ -140,7 +140,7 @@ PROFILES = {
     ),
     "full": Profile(
         "full",
-        trials=4000,
+        trials=16_000,  # C2: the slope resolves +-5 % of kappa (summed samples)
         target_ns=(100, 300, 1000, 3000, 10_000),
         window_ns=(100, 1000, 10_000, 100_000, 1_000_000),
         window_trials=1500,

@@ -105,7 +105,7 @@ def _reference(det):
         cdf = lambda x: sas_cdf(x, a)  # noqa: E731
         pdf = lambda x: det_mc.sas_density(x, a)  # noqa: E731
         quant = lambda p: sas_quantile(p, a)  # noqa: E731
-        rate = a / (a - 1.0)
+        rate = theory.kappa(a)
     return {
         "s_star": eps + q,
         "q": q,

@@ -281,10 +281,12 @@ def false_alarm_run(
         res = _run(claims, profile, s, device)
         out.append({c: r.verdict for c, r in res.items()})
         bad = [c for c, r in res.items() if r.verdict in FAILING]
+        undecided = [c for c, r in res.items() if r.verdict == "inconclusive"]
         if progress:
-            progress(
-                f"[{i + 1}/{n_seeds}] seed {s}: " + ("FAIL " + ",".join(bad) if bad else "pass")
-            )
+            line = "FAIL " + ",".join(bad) if bad else "pass"
+            if undecided:
+                line += "; INCONCLUSIVE " + ",".join(undecided)
+            progress(f"[{i + 1}/{n_seeds}] seed {s}: {line}")
     run = SeedRun(profile, claims, seeds, out)
     run.runtime_s = time.perf_counter() - t0
     return run
