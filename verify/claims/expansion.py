@@ -275,15 +275,18 @@ def check_c7(profile, seed, false_alarm):
                "The best multiple is the vertex of the parabola through the ensemble's mean "
                "error at multiples 0.5-1.5 of the correction, each network's error divided "
                "by its error at 1; a correction planted c times moves it to about 1/c, so "
-               "the claim-level power against c follows from its value and jackknife SE "
-               "(resolution).",
+               "the claim-level power against c is approximated from its value and "
+               "jackknife SE (resolution). The approximation assumes the error curve is a "
+               "parabola over the shifted range, which it is not far from 1; the planted "
+               "rows of the selftest page (`learnwin selftest`) measure the power, and where "
+               "they disagree the planted row is the measurement.",
                f"The conservative clause has its own verdict per architecture (column "
                f"'conservative'); the claim is 'partial' when the rest passes but it fails in "
                f"some architecture: here {n_cons}/{len(ARCHS)}."],
         figures={"transport": fig},
         resolution={
             "best multiple of the correction: tolerance of a PASS": f"[{lo_k:g}, {hi_k:g}]",
-            **{f"power against a correction x{c:g} (claim level)": round(p, 3)
-               for c, p in claim_power.items()},
+            **{f"power against a correction x{c:g} (claim level, approximate: best "
+               "multiple / c, SE / |c|)": round(p, 3) for c, p in claim_power.items()},
         },
     )  # fmt: skip
