@@ -108,10 +108,12 @@ def claim_page(result, suite, figures: dict[str, str] | None = None) -> str:
 
 def index_page(suite, pages: dict[str, str], extras: list[str] | None = None) -> str:
     """The report's index: overall verdict, summary table, links, provenance."""
-    n_pass = sum(r.passed for r in suite.results)
+    n_pass = sum(r.passed and r.verdict != "inconclusive" for r in suite.results)
+    n_open = sum(r.verdict == "inconclusive" for r in suite.results)
+    undecided = f", {n_open} inconclusive (the data did not decide)" if n_open else ""
     head = [
         "# Learnability-window verification report\n",
-        f"**{n_pass}/{len(suite.results)} claims pass.**\n",
+        f"**{n_pass}/{len(suite.results)} claims pass{undecided}.**\n",
         "Claims are those of THEORY.md (L. Livi, arXiv 2512.05790); R1 is this project's own "
         "prediction. Every check has a negative control that must be rejected.\n",
         "## Summary\n",
