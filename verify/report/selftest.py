@@ -71,6 +71,13 @@ def _resolution_table(km: dict) -> str:
     return markdown_table(rows)
 
 
+def _seed_list(seeds: list[int]) -> str:
+    """``a..b`` for consecutive seeds, else the seeds themselves."""
+    if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
 def _seed_block(run: dict) -> list[str]:
     lo, hi = run["rate_ci95"]
     n = len(run["seeds"])
@@ -80,7 +87,7 @@ def _seed_block(run: dict) -> list[str]:
     inc_runs = run.get("inconclusive_runs", 0)
     return [
         "## False alarms of the correct code\n",
-        f"The correct code was run at {n} suite seeds ({run['seeds'][0]}..{run['seeds'][-1]}, "
+        f"The correct code was run at {n} suite seeds ({_seed_list(run['seeds'])}, "
         f"profile `{run['profile']}`, claims {', '.join(run['claims'])}).",
         f"- runs with a failing claim: **{run['failed_runs']}/{n}** "
         f"(95 % Clopper-Pearson interval of the rate: [{lo:.3f}, {hi:.3f}])",
