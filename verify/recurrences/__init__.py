@@ -8,6 +8,8 @@ gated
     ConstGate, SharedGate, DiagGate (seeded parameters, forward passes, Jacobians).
 torch_layout, gru, lstm
     The PyTorch weight layout (``.npz`` in and out) and the GRU and LSTM on it.
+loading
+    Strict loading of trained state dicts (prefixes, layers) and the registry of loaders.
 kernels
     The numba kernels (forward passes, per-lag transport), parallel over sequences.
 envelope_kernels
@@ -39,11 +41,13 @@ from .fit import EnvelopeFit, LawFit, fit_envelope
 from .gated import ConstGate, DiagGate, SharedGate
 from .gru import GRU
 from .init import Chrono, make_spectrum, random_inputs
+from .loading import LOADERS, Loaded, LoadError, load
 from .lstm import LSTM
 from .transport import ORDERS, Transport, transport, transport_reference
 
 __all__ = [
     "GRU",
+    "LOADERS",
     "LSTM",
     "ORDERS",
     "Cell",
@@ -53,12 +57,15 @@ __all__ = [
     "EnvelopeFit",
     "EnvelopeResult",
     "LawFit",
+    "LoadError",
+    "Loaded",
     "SharedGate",
     "Trajectory",
     "Transport",
     "diagnostics",
     "envelope",
     "fit_envelope",
+    "load",
     "log_envelope",
     "make_spectrum",
     "measure_envelope",
