@@ -60,6 +60,18 @@ def test_a_wrong_split_is_noticed():
     assert not np.allclose(bad, ref, rtol=1e-6)
 
 
+@pytest.mark.parametrize("cls", [rec.GRU, rec.LSTM, rec.DiagGate])
+def test_the_exact_order_by_sparse_table_equals_its_kernel(cls):
+    net = cls.init(hidden=5, inputs=3, spectrum=rec.Chrono(t_max=20), seed=1,
+                   recurrent_scale=1.0)  # fmt: skip
+    x = rec.random_inputs(3, 50, 3, seed=2)
+    kernel = rec.measure_envelope(net, x, 30, order="exact")
+    table = rec.measure_envelope(net, x, 30, order="exact", exact_method="table")
+    np.testing.assert_allclose(table.log_unit, kernel.log_unit, rtol=0, atol=1e-12)
+    first = rec.measure_envelope(net, x, 30, order="first")  # negative control: another order
+    assert np.max(np.abs(first.log_unit - table.log_unit)) > 1e-6
+
+
 def test_cost_counts_the_products():
     assert full_transport_cost(1, 10, 1, 4, 8) == 0.0
     assert full_transport_cost(2, 300, 100, 8, 16) == 2 * full_transport_cost(1, 300, 100, 8, 16)

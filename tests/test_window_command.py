@@ -149,7 +149,7 @@ def test_nothing_learnable_is_null_in_json_and_none_in_text(cwd, capsys):
 def test_exact_and_full_refuse_past_their_cost_unless_forced(cwd, capsys, monkeypatch):
     _lstm_stack("s.npz", layers=1, hidden=128, inputs=4)
     base = ["window", "--arch", "lstm", "--alpha", "1.5", "--weights", "s.npz"]
-    cases = [("exact", ["--steps", "312", "--max-lag", "100"]),  # the default sizes: ~30 min
+    cases = [("exact", ["--steps", "2000", "--max-lag", "1000"]),
              ("full", ["--steps", "2000", "--max-lag", "1000"])]  # fmt: skip
     for order, sizes in cases:
         code, out, err = call([*base, *sizes, "--order", order], capsys)

@@ -87,8 +87,9 @@ def _noise_alpha_sigma(args):
 DEFAULTS = {"max_lag": 100, "steps": 200, "batch": 8, "order": "first", "lr": 1.0, "c": 1.0,
             "delta": 0.1}  # fmt: skip
 #: Assumed throughput (floating-point operations per second) of the costly orders on two
-#: cores: the numba kernel of ``exact`` and the BLAS products of ``full``.
-RATES = {"exact": 2e9, "full": 2e10}
+#: cores: both run on BLAS matrix products (the sparse table of
+#: :mod:`verify.recurrences.full_transport`).
+RATES = {"exact": 2e10, "full": 2e10}
 #: Estimated seconds beyond which ``exact`` and ``full`` are refused without ``--force``.
 MAX_SECONDS = 120.0
 
@@ -101,10 +102,9 @@ def _opt(args, name):
 
 def _check_cost(order, net, batch, steps, max_lag, force):
     """Refuse ``exact``/``full`` beyond :data:`MAX_SECONDS` (estimated) unless forced."""
-    from ..recurrences.full_transport import full_transport_cost
-    from ..recurrences.transport import exact_cost
+    from ..recurrences.full_transport import exact_diagonal_cost, full_transport_cost
 
-    cost = (exact_cost if order == "exact" else full_transport_cost)(
+    cost = (exact_diagonal_cost if order == "exact" else full_transport_cost)(
         batch, steps, max_lag, net.hidden, net.state_size
     )
     seconds = cost / RATES[order]
@@ -232,7 +232,7 @@ def cmd_window(args):
     env_order = "first" if order == "full" else order
     say = _progress("exact transport", seconds) if order == "exact" else None
     res = rec.measure_envelope(net, x, max_lag, order=env_order, lr=lr, device=args.device,
-                               progress=say)  # fmt: skip
+                               progress=say, exact_method="table")  # fmt: skip
     full = None
     if order == "full":
         from ..recurrences.full_transport import full_transport

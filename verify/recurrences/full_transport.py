@@ -39,6 +39,8 @@ from .transport import check_lag, check_net
 
 __all__ = [
     "FullTransport",
+    "exact_diagonal_cost",
+    "exact_diagonal_sums",
     "full_transport",
     "full_transport_cost",
     "full_transport_reference",
@@ -110,6 +112,17 @@ def _segments(T: int, max_lag: int):
                 out.append((m, lo, hi))
         k += 1
     return out
+
+
+def exact_diagonal_cost(batch: int, steps: int, max_lag: int, hidden: int, state: int) -> float:
+    """Floating-point operations of :func:`exact_diagonal_sums` (an estimate)."""
+    S, H = state, hidden
+    flops = 0.0
+    if max_lag >= 2:
+        for m, lo, hi in _segments(steps, max_lag):
+            n_l, n_r = m - lo + 1, hi - m
+            flops += (n_l + n_r - 2) * 2.0 * S**3 + 2.0 * n_l * n_r * S * H
+    return batch * flops
 
 
 def full_transport_cost(batch: int, steps: int, max_lag: int, hidden: int, state: int) -> float:
@@ -328,4 +341,73 @@ def full_transport_reference(net, x, max_lag, h0=None) -> dict:
             norms = _restricted(prod, H, lift[:, i + 1 - lag], kinds)
             for k in kinds:
                 out[k][:, i, lag] = norms[k]
+    return out
+
+
+def _diagonal_values(prod_rows, prod_cols):
+    """``[R C]_qq`` for every pair: rows (nR, H, S), columns (nL, S, H) -> (nR, nL, H)."""
+    return np.matmul(prod_rows.transpose(1, 0, 2), prod_cols.transpose(2, 1, 0)).transpose(1, 2, 0)
+
+
+def _sequence_diagonal(jac, lift, H, max_lag):
+    """``log sum_t |diag M_{t,l}|`` (L + 1, H) of one sequence (the exact order's sums)."""
+    T, S, _ = jac.shape
+    lstm = S != H
+    parts_lag, parts_val = [np.zeros(T, dtype=np.int64)], [np.zeros((T, H))]  # lag 0: ones
+    idx = np.arange(T)
+    if max_lag >= 1:
+        qq = np.arange(H)
+        d1 = jac[:, H + qq, qq] * lift[idx] + jac[:, H + qq, H + qq] if lstm else jac[:, qq, qq]
+        with np.errstate(divide="ignore"):
+            parts_lag.append(np.ones(T, dtype=np.int64))
+            parts_val.append(np.log(np.abs(d1)))
+    if max_lag >= 2:
+        for m, lo, hi in _segments(T, max_lag):
+            left = np.arange(m, lo - 1, -1)
+            right = np.arange(m + 1, hi + 1)
+            ys, ly = _normalised_chain(jac, left, True)
+            xs, lx = _normalised_chain(jac, right, False)
+            if lstm:  # c rows of X; the lifted c columns of Y
+                rows = xs[:, H:, :]
+                cols = ys[:, :, H:] + ys[:, :, :H] * lift[left][:, None, :]
+            else:
+                rows, cols = xs, ys
+            vals = _diagonal_values(rows, cols)  # (nR, nL, H)
+            lag = right[:, None] - left[None, :] + 1
+            ok = lag <= max_lag
+            with np.errstate(divide="ignore"):
+                logv = np.log(np.abs(vals)) + (lx[:, None] + ly[None, :])[..., None]
+            parts_lag.append(lag[ok])
+            parts_val.append(logv[ok])
+    lags = np.concatenate(parts_lag)
+    vals = np.concatenate(parts_val)
+    mx = np.full((max_lag + 1, H), -np.inf)
+    np.maximum.at(mx, lags, vals)
+    mf = np.where(np.isfinite(mx), mx, 0.0)
+    acc = np.zeros((max_lag + 1, H))
+    np.add.at(acc, lags, np.exp(vals - mf[lags]))
+    with np.errstate(divide="ignore"):
+        return np.log(acc) + mf
+
+
+def exact_diagonal_sums(net, traj, max_lag, progress=None) -> np.ndarray:
+    """The exact order's per-sequence sums, ``log sum_t |[M_{t,l}]_qq|``, shape (B, L + 1, H).
+
+    The same quantity as the ``"exact"`` kernel of :mod:`verify.recurrences.transport`
+    (for the LSTM the c-block with the source lifted through ``h = o tanh(c)``), through
+    the sparse table of this module: ``O(T log L)`` matrix products per sequence and an
+    ``O(H S)`` diagonal per (position, lag) pair, instead of ``O(T L H S^2)``.
+    ``progress(done, total)`` is called after each sequence.
+    """
+    B = traj.h.shape[0]
+    H = net.hidden
+    lift = net.lift(traj)
+    out = np.empty((B, max_lag + 1, H))
+    for b in range(B):
+        sub = Trajectory(h=traj.h[b : b + 1], c=None if traj.c is None else traj.c[b : b + 1],
+                         gates={k: v[b : b + 1] for k, v in traj.gates.items()})  # fmt: skip
+        jac = np.ascontiguousarray(net.jacobians(sub)[0])
+        out[b] = _sequence_diagonal(jac, lift[b], H, max_lag)
+        if progress is not None:
+            progress(b + 1, B)
     return out
