@@ -55,6 +55,12 @@ def _head(d) -> str:
     return f"{where}: hidden {d['hidden']}, inputs {d['inputs']}"
 
 
+def _change(log_drop) -> str:
+    """``falls by 9.03x`` or ``rises by 1.36x`` for a change ``log_drop`` of a log value."""
+    word = "falls" if log_drop <= 0 else "rises"
+    return f"{word} by {math.exp(abs(log_drop)):.4g}x"
+
+
 def _full_table(d) -> list:
     ft = d["full_transport"]
     kinds = list(ft["log_norm"])
@@ -69,9 +75,8 @@ def _full_table(d) -> list:
     dec = ft["decay"]
     if dec and dec["ratio"] is not None:
         k = dec["kind"]
-        out.append(f"  from lag 1 to {dec['to_lag']}: the envelope falls by "
-                   f"{math.exp(-dec['envelope_log_drop']):.4g}x, ||d{k}/d{k}|| by "
-                   f"{math.exp(-dec['full_log_drop']):.4g}x "
+        env, full = _change(dec["envelope_log_drop"]), _change(dec["full_log_drop"])
+        out.append(f"  from lag 1 to {dec['to_lag']}: the envelope {env}, ||d{k}/d{k}|| {full} "
                    f"(ratio {dec['ratio']:.4g})")  # fmt: skip
     if ft["explicit_pairs"]:
         out.append(f"  ({ft['explicit_pairs']} (position, lag) pairs taken from explicit products)")
