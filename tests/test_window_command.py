@@ -17,6 +17,7 @@ from verify.recurrences.trained_window import (
     STABILITY_TOL,
     decay_comparison,
     estimate_window,
+    measured_interval,
 )
 
 
@@ -110,12 +111,16 @@ def test_measured_window_is_read_off_the_envelope(cwd, capsys):
         want = int(ok[-1]) if len(ok) else None
         assert row["measured"]["H_N"] == want
         assert row["measured"]["censored"] == bool(env.f[30] >= theta)
+        lo, hi = row["measured"]["interval"]
+        if want is not None:
+            assert lo is not None and lo <= want <= hi
         fitted = row["fitted"]
         assert fitted["extrapolated"] == (fitted["H_N"] is not None and fitted["H_N"] > 30)
         if fitted["extrapolated"]:
             assert fitted["max_lag_needed"] == fitted["H_N"] + 1
             assert "EXTRAPOLATED beyond max-lag 30" in out
     assert "measured H_N" in out and "fitted   H_N" in out
+    assert "95% bootstrap over the sequences" in out
 
 
 def test_slow_memory_is_flagged_as_extrapolated(cwd, capsys):
@@ -205,3 +210,16 @@ def test_the_decay_warning_states_the_ratio():
     assert fast["warn"] and fast["ratio"] == pytest.approx(math.exp(-19 * 0.5 + 19 * 0.01))
     close = decay_comparison(env, Full(0.5 - math.log(DECAY_WARN) / 19 / 2), "c")
     assert not close["warn"] and close["ratio"] > 1.0 / DECAY_WARN
+
+
+def test_the_measured_interval_widens_only_with_sequences_that_disagree():
+    lags = np.arange(31)
+    same = np.tile(np.log(10.0) - lags / 5.0, (6, 1))
+    log_theta = np.log(10.0) - 12.5 / 5.0  # the window is lag 12
+    assert measured_interval(same, log_theta) == (12, 12)
+    spread = np.log(10.0) - lags[None, :] / np.linspace(3.0, 8.0, 6)[:, None]
+    lo, hi = measured_interval(spread, log_theta)
+    m = spread.max(axis=0)
+    point = int(np.flatnonzero(np.log(np.exp(spread - m).mean(axis=0)) + m >= log_theta)[-1])
+    assert lo < hi and lo <= point <= hi
+    assert measured_interval(same[:1], log_theta) is None

@@ -192,6 +192,8 @@ def _assumptions(args, loaded, alpha_info, alpha, sigma):
 
 def cmd_window(args):
     """Measured and fitted learnability window of a trained network."""
+    import numpy as np
+
     from .. import recurrences as rec
     from ..recurrences.trained_window import estimate_window
     from ..report.window import window_text
@@ -233,6 +235,11 @@ def cmd_window(args):
     say = _progress("exact transport", seconds) if order == "exact" else None
     res = rec.measure_envelope(net, x, max_lag, order=env_order, lr=lr, device=args.device,
                                progress=say, exact_method="table")  # fmt: skip
+    seq = None
+    if env_order != "exact":  # per-sequence envelopes (cheap orders): the window's interval
+        one = {"order": env_order, "lr": lr, "device": args.device}
+        seq = [rec.measure_envelope(net, x[b : b + 1], max_lag, **one).log_f
+               for b in range(x.shape[0])]  # fmt: skip
     full = None
     if order == "full":
         from ..recurrences.full_transport import full_transport
@@ -249,6 +256,7 @@ def cmd_window(args):
         _opt(args, "delta")[0], steps=x.shape[1],
         assumptions=[probe, *_assumptions(args, loaded, alpha_info, alpha, sigma)],
         meta=meta, full=full, full_kind="c" if net.state_size > net.hidden else "h",
+        sequence_log_f=None if seq is None else np.array(seq),
     )  # fmt: skip
     payload = est.as_dict()
     print(window_text(payload), end="")

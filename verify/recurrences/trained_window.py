@@ -37,6 +37,7 @@ __all__ = [
     "decay_comparison",
     "estimate_window",
     "fit_diagnostics",
+    "measured_interval",
 ]
 
 #: Largest relative change of H_N between the half-lag fit and the whole fit of a stable row.
@@ -48,6 +49,8 @@ MISFIT_TOL = 2.0
 DECAY_WARN = 10.0
 #: Time scales (tau, lam) beyond this multiple of the largest measured lag are unidentified.
 SCALE_MAX = 1e3
+#: Bootstrap resamples of the probe sequences for the measured window's interval.
+BOOT = 400
 
 SOURCES = ("given", "estimated", "default", "file")
 
@@ -196,7 +199,7 @@ class WindowEstimate:
 def _row(n, det, envelope, win, half_win, L, steps):
     log_theta = float(det.log_theta(n))
     ok = envelope.log_f >= log_theta
-    measured = int(np.flatnonzero(ok)[-1]) if ok.any() else -1
+    measured = _measured(envelope.log_f, log_theta)
     h, learnable, log1p = _floor_window(win, n)
     beyond = (h is None) or (learnable and h > L)
     need = None
@@ -235,8 +238,39 @@ def _row(n, det, envelope, win, half_win, L, steps):
     return row
 
 
+def _measured(log_f, log_theta):
+    ok = log_f >= log_theta
+    return int(np.flatnonzero(ok)[-1]) if ok.any() else -1
+
+
+def measured_interval(sequence_log_f, log_theta, n_boot=BOOT, level=0.95, seed=0):
+    """Percentile-bootstrap interval of the measured window over the probe sequences.
+
+    ``sequence_log_f`` (B, L + 1) holds each sequence's envelope (the envelope is their
+    mean: every sequence has the same positions per lag).  Returns ``(lo, hi)`` (-1: none
+    learnable) or None for fewer than 2 sequences.
+    """
+    logs = np.asarray(sequence_log_f, dtype=float)
+    B = logs.shape[0]
+    if B < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    m = np.max(logs, axis=0)
+    m = np.where(np.isfinite(m), m, 0.0)
+    lin = np.exp(logs - m)
+    hs = np.empty(n_boot, dtype=np.int64)
+    for i in range(n_boot):
+        pick = rng.integers(0, B, B)
+        with np.errstate(divide="ignore"):
+            hs[i] = _measured(np.log(lin[pick].mean(axis=0)) + m, log_theta)
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(hs, [a, 1.0 - a], method="inverted_cdf")
+    return int(lo), int(hi)
+
+
 def estimate_window(envelope: EnvelopeResult, ns, alpha, sigma=1.0, c=1.0, delta=0.1, *,
                     steps, assumptions=(), warnings=(), meta=None, full=None,
+                    sequence_log_f=None,
                     full_kind="h") -> WindowEstimate:  # fmt: skip
     """Measured and fitted windows of a measured envelope at the sample sizes ``ns``.
 
@@ -254,6 +288,9 @@ def estimate_window(envelope: EnvelopeResult, ns, alpha, sigma=1.0, c=1.0, delta
         Recorded as given (see :class:`WindowEstimate`).
     full : FullTransport, optional
         The full transport; ``full_kind`` names the kind the envelope is compared with.
+    sequence_log_f : array_like, shape (B, L + 1), optional
+        Each probe sequence's envelope: gives the measured window a bootstrap interval
+        over the sequences (:func:`measured_interval`, 95 %, seeded).
     """
     import theory
 
@@ -266,6 +303,10 @@ def estimate_window(envelope: EnvelopeResult, ns, alpha, sigma=1.0, c=1.0, delta
                                                                         **consts)  # fmt: skip
     det = win.detection
     rows = tuple(_row(n, det, envelope, win, half_win, L, steps) for n in ns)
+    for r in rows:
+        ci = (None if sequence_log_f is None else
+              measured_interval(sequence_log_f, float(det.log_theta(r["N"]))))  # fmt: skip
+        r["measured"]["interval"] = None if ci is None else [None if v < 0 else v for v in ci]
     degenerate = tuple(fit_diagnostics(fit, L))
     warns = list(warnings)
     if degenerate:

@@ -17,11 +17,16 @@ def _g(v) -> str:
 
 
 def _measured(m, L) -> str:
+    ci = m.get("interval")
+    span = ""
+    if ci is not None:
+        lo, hi = ("none" if v is None else str(v) for v in ci)
+        span = f" [95% bootstrap over the sequences: {lo} to {hi}]"
     if not m["learnable"]:
-        return "none (no measured lag clears theta_N, not even lag 0)"
+        return "none (no measured lag clears theta_N, not even lag 0)" + span
     if m["censored"]:
-        return f">= {L} (every measured lag clears theta_N; censored at max-lag {L})"
-    return str(m["H_N"])
+        return f">= {L} (every measured lag clears theta_N; censored at max-lag {L})" + span
+    return str(m["H_N"]) + span
 
 
 def _fitted(f, L, half_law) -> str:
