@@ -223,3 +223,13 @@ def test_the_measured_interval_widens_only_with_sequences_that_disagree():
     point = int(np.flatnonzero(np.log(np.exp(spread - m).mean(axis=0)) + m >= log_theta)[-1])
     assert lo < hi and lo <= point <= hi
     assert measured_interval(same[:1], log_theta) is None
+
+
+@pytest.mark.parametrize(("flag", "value", "what"), [("--lr", "0", "> 0"), ("--c", "-1", "> 0"),
+                         ("--delta", "1", "in (0, 1)"), ("--alpha", "2.5", "in (1, 2]"),
+                         ("--sigma", "0", "> 0")])  # fmt: skip
+def test_bad_numbers_are_refused_before_any_work(cwd, capsys, flag, value, what):
+    code, out, err = call(["window", "--arch", "gru", "--weights", "missing.npz",
+                           *(["--alpha", "1.5"] if flag != "--alpha" else []),
+                           flag, value], capsys)  # fmt: skip
+    assert code == 2 and out == "" and f"{flag} must be {what}" in err

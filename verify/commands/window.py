@@ -190,6 +190,20 @@ def _assumptions(args, loaded, alpha_info, alpha, sigma):
     return out
 
 
+def _check_numbers(args):
+    """The detection constants and the rate, checked before any work."""
+    from theory.complexity import Detection
+
+    checks = [("--lr", args.lr, lambda v: v > 0, "> 0"), ("--c", args.c, lambda v: v > 0, "> 0"),
+              ("--sigma", args.sigma, lambda v: v > 0, "> 0"),
+              ("--delta", args.delta, lambda v: 0 < v < 1, "in (0, 1)"),
+              ("--alpha", args.alpha, lambda v: 1 < v <= 2, "in (1, 2]")]  # fmt: skip
+    for flag, v, ok, what in checks:
+        if v is not None and not ok(v):
+            raise UsageError(f"{flag} must be {what}, got {v:g}")
+    Detection(args.alpha or 1.5, args.sigma or 1.0, args.c or 1.0, args.delta or 0.1)
+
+
 def cmd_window(args):
     """Measured and fitted learnability window of a trained network."""
     import numpy as np
@@ -210,6 +224,7 @@ def cmd_window(args):
     check_ns(args.N)
     if args.layer is not None and args.layer < 0:
         raise UsageError(f"--layer must be >= 0, got {args.layer}")
+    _check_numbers(args)
     try:
         loaded = rec.load(args.arch, args.weights, prefix=args.prefix, layer=args.layer)
     except rec.LoadError as exc:
