@@ -1,50 +1,24 @@
-"""Trained weights in, cells out: strict loading of state dicts and the registry of loaders.
+"""Trained weights in, cells out: the registry of loaders, architecture -> loader.
 
-A state dict saved as ``.npz`` (``np.savez(path, **{k: v.numpy() for k, v in
-model.state_dict().items()})``) holds the arrays of a whole model; ``prefix`` names the
-module of the recurrent cell inside it (``"rnn."``, ``"decoder.rnn."``).  Loading is strict:
-
-* the module's own keys (those ``prefix + name`` with no further ``.`` in ``name``) must be
-  exactly the keys the architecture expects: a missing key or an unknown one (a misspelling,
-  a projection ``weight_hr``) is an error that names the keys and, where another prefix
-  would match, suggests it (:func:`missing_key_error`, :func:`check_known_keys`);
-* a stack (``torch.nn.GRU``/``LSTM`` with ``num_layers > 1``) needs its layer named; the
-  inputs of layer ``k`` are then the outputs of layers ``0..k-1`` (:meth:`Loaded.layer_inputs`);
-* what the file leaves open and the loader assumed (no biases: zero) is recorded in
-  :attr:`Loaded.notes`, never filled silently.
-
-:data:`LOADERS` maps an architecture name to its loader, ``(path, prefix, layer) ->
-Loaded``; a new architecture adds its entry there, with the helpers above.
+:data:`LOADERS` maps an architecture name to its loader, ``(path, prefix="", layer=None)
+-> Loaded``; a new architecture adds its entry here, built on the strict-key helpers of
+:mod:`verify.recurrences.state_dict` (unknown and missing keys are errors that suggest a
+matching prefix; a stack's layer is never chosen silently; what the file leaves open is
+recorded in :attr:`Loaded.notes`).  The inputs of layer ``k`` of a stack are the outputs of
+layers ``0..k-1`` (:meth:`Loaded.layer_inputs`).
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .gru import GRU
 from .lstm import LSTM
+from .state_dict import LoadError, torch_stack
 
-__all__ = [
-    "LOADERS",
-    "LoadError",
-    "Loaded",
-    "check_known_keys",
-    "load",
-    "missing_key_error",
-    "own_keys",
-    "read_npz",
-    "suggest_prefixes",
-]
-
-
-class LoadError(ValueError):
-    """Weights that cannot be loaded as asked (missing, unknown or ambiguous keys)."""
+__all__ = ["LOADERS", "LoadError", "Loaded", "load"]
 
 
 @dataclass(frozen=True)
@@ -86,148 +60,22 @@ class Loaded:
         return x
 
 
-def read_npz(path) -> dict:
-    """All arrays of an ``.npz`` archive, read eagerly (the file is closed on return)."""
-    p = Path(path)
-    if not p.is_file():
-        raise LoadError(f"no such file {str(path)!r}")
-    if not zipfile.is_zipfile(p):
-        raise LoadError(f"{str(path)!r} is not an .npz archive")
-    try:
-        with np.load(p, allow_pickle=False) as data:
-            return {k: np.array(data[k]) for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        what = f"{type(exc).__name__}: {exc}"
-        raise LoadError(f"{str(path)!r}: not a readable .npz ({what})") from None
-
-
-def own_keys(arrays: dict, prefix: str) -> dict:
-    """``{name: array}`` for the keys ``prefix + name`` whose ``name`` has no ``.``.
-
-    Keys of sub-modules (``prefix + "sub.weight"``) and of other modules are left out.
-    """
-    n = len(prefix)
-    return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix) and "." not in k[n:]}
-
-
-def suggest_prefixes(keys, pattern: str) -> list:
-    """Prefixes ``p`` such that some key is ``p + name`` with ``name`` matching ``pattern``."""
-    rx = re.compile(f"(?:^|(?<=\\.))(?:{pattern})$")
-    found = set()
-    for k in keys:
-        m = rx.search(k)
-        if m:
-            found.add(k[: m.start()])
-    return sorted(found)
-
-
-def _prefix_hint(keys, pattern, prefix) -> str:
-    cands = [p for p in suggest_prefixes(keys, pattern) if p != prefix]
-    if not cands:
-        return ""
-    shown = ", ".join(repr(p) for p in cands[:5])
-    return f"; the keys match with prefix {shown} (--prefix {cands[0]})"
-
-
-def missing_key_error(missing, prefix, keys, pattern) -> LoadError:
-    """The error for expected keys that are absent, with a prefix that would match."""
-    names = ", ".join(prefix + m for m in missing)
-    shown = sorted(keys)
-    listing = ", ".join(shown[:12]) + (f", ... ({len(shown)} keys)" if len(shown) > 12 else "")
-    return LoadError(f"missing key(s) {names} (prefix {prefix!r}); the file has: {listing}"
-                     + _prefix_hint(keys, pattern, prefix))  # fmt: skip
-
-
-def check_known_keys(own: dict, prefix: str, valid, expected_names) -> None:
-    """Refuse own keys that ``valid(name)`` rejects, suggesting the nearest expected names."""
-    bad = sorted(k for k in own if not valid(k))
-    if not bad:
-        return
-    parts = []
-    for k in bad:
-        close = difflib.get_close_matches(k, expected_names, n=1, cutoff=0.6)
-        hint = f" (did you mean {prefix + close[0]!r}?)" if close else ""
-        parts.append(f"{prefix + k!r}{hint}")
-    raise LoadError(
-        "unknown key(s) " + ", ".join(parts) + f"; expected {', '.join(expected_names)} "
-        "(a torch.nn.GRUCell/LSTMCell) or the same with _l0, _l1, ... (a torch.nn.GRU/LSTM)"
-    )
-
-
-_TORCH_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-_TORCH_KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh)(?:_l(\d+))?(_reverse)?$")
-
-
-def _torch_layers(own: dict, prefix: str) -> dict:
-    """``{layer: {name: array}}`` of a PyTorch GRU/LSTM state dict (cell: layer ``None``)."""
-    check_known_keys(own, prefix, lambda k: _TORCH_KEY.match(k) is not None, _TORCH_NAMES)
-    layers: dict = {}
-    for k, v in own.items():
-        name, num, rev = _TORCH_KEY.match(k).groups()
-        if rev:
-            raise LoadError(f"{prefix + k!r}: bidirectional layers are not supported (the "
-                            "reverse direction reads time backwards)")  # fmt: skip
-        layers.setdefault(None if num is None else int(num), {})[name] = v
-    if None in layers and len(layers) > 1:
-        raise LoadError(f"prefix {prefix!r} mixes cell keys (weight_ih) and layer keys "
-                        "(weight_ih_l0): give the prefix of one module")  # fmt: skip
-    nums = sorted(k for k in layers if k is not None)
-    if nums and nums != list(range(len(nums))):
-        raise LoadError(f"layers {nums} under prefix {prefix!r}: expected 0..{len(nums) - 1}")
-    return layers
-
-
 def _torch_loader(cls):
     def load_torch(path, prefix="", layer=None) -> Loaded:
-        arrays = read_npz(path)
-        own = own_keys(arrays, prefix)
-        pattern = r"weight_hh(?:_l\d+)?"
-        layers = _torch_layers(own, prefix) if own else {}
-        if not layers:
-            raise missing_key_error(["weight_ih", "weight_hh", "bias_ih", "bias_hh"], prefix,
-                                    arrays, pattern)  # fmt: skip
-        stack = sorted(layers, key=lambda k: -1 if k is None else k)
-        if layer is None:
-            if len(stack) > 1:
-                raise LoadError(
-                    f"the file holds a {len(stack)}-layer {cls.kind.upper()} stack under prefix "
-                    f"{prefix!r} (weight_hh_l0 .. weight_hh_l{len(stack) - 1}): name the layer "
-                    f"(--layer K, K in 0..{len(stack) - 1}); no layer is chosen silently"
-                )
-            layer = 0
-        elif not 0 <= layer < len(stack):
-            raise LoadError(f"layer {layer} is out of range: the file holds {len(stack)} "
-                            f"layer(s), 0..{len(stack) - 1}")  # fmt: skip
-        cells, notes, keys = [], [], ()
-        for i, num in enumerate(stack):
-            suffix = "" if num is None else f"_l{num}"
-            arr = layers[num]
-            names = [n + suffix for n in _TORCH_NAMES]
-            missing = [n for n, base in zip(names, _TORCH_NAMES, strict=True)
-                       if base not in arr and base.startswith("weight")]  # fmt: skip
-            if missing:
-                raise missing_key_error(missing, prefix, arrays, pattern)
-            has = [b for b in ("bias_ih", "bias_hh") if b in arr]
-            if len(has) == 1:
-                other = ({"bias_ih", "bias_hh"} - set(has)).pop()
-                raise missing_key_error([other + suffix], prefix, arrays, pattern)
-            if not has:
-                notes.append(f"layer {i}: no bias_ih{suffix}/bias_hh{suffix} in the file "
-                             "(a module built with bias=False): biases taken as zero")  # fmt: skip
+        st = torch_stack(path, prefix, cls.kind, layer)
+        cells = []
+        for i, arr in enumerate(st.layers):
             try:
                 cells.append(cls(arr["weight_ih"], arr["weight_hh"], arr.get("bias_ih"),
                                  arr.get("bias_hh")))  # fmt: skip
             except ValueError as exc:
                 raise LoadError(f"prefix {prefix!r}, layer {i}: not {cls.kind.upper()} "
                                 f"weights ({exc})") from None  # fmt: skip
-            if i == layer:
-                keys = tuple(prefix + n for n, b in zip(names, _TORCH_NAMES, strict=True)
-                             if b in arr)  # fmt: skip
         for i in range(1, len(cells)):
             if cells[i].inputs != cells[i - 1].hidden:
                 raise LoadError(f"layer {i} takes {cells[i].inputs} inputs but layer {i - 1} "
                                 f"has {cells[i - 1].hidden} units")  # fmt: skip
-        return Loaded(cells=tuple(cells), layer=layer, keys=keys, notes=tuple(notes))
+        return Loaded(cells=tuple(cells), layer=st.layer, keys=st.keys, notes=st.notes)
 
     load_torch.__doc__ = (
         f"Load a PyTorch {cls.kind.upper()} (cell or stack) from an ``.npz`` state dict."

@@ -3,7 +3,7 @@
 ``weight_ih`` (G H, D), ``weight_hh`` (G H, H), ``bias_ih`` and ``bias_hh`` (G H,), the G gate
 blocks stacked in PyTorch's order (or another order named by ``gate_order``); loading from and
 saving to ``.npz`` files with those keys (loading strictly, through
-:mod:`verify.recurrences.loading`).
+:mod:`verify.recurrences.state_dict`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from theory._validate import check_finite_array, check_int
 
 from .cells import Cell, check_shape
 from .init import check_scale, normal_weights
+from .state_dict import LoadError, torch_stack
 
 __all__ = ["TorchLayout"]
 
@@ -91,15 +92,16 @@ class TorchLayout(Cell):
         Keys are ``prefix + name`` for name in ``weight_ih, weight_hh, bias_ih, bias_hh``
         (a ``GRUCell``/``LSTMCell``), or the same with ``_l0, _l1, ...`` (a
         ``torch.nn.GRU``/``LSTM``, whose ``layer`` must be named when there are several):
-        see :func:`verify.recurrences.loading.load`, whose errors (a
-        :class:`~verify.recurrences.loading.LoadError`, a ``ValueError``) this raises.
+        see :func:`verify.recurrences.state_dict.torch_stack`, whose errors (a
+        :class:`~verify.recurrences.state_dict.LoadError`, a ``ValueError``) this raises.
         """
-        from .loading import load
-
-        got = load(cls.kind, path, prefix=prefix, layer=layer).cell
-        if gate_order is None:
-            return got
-        return cls(got.weight_ih, got.weight_hh, got.bias_ih, got.bias_hh, gate_order=gate_order)
+        st = torch_stack(path, prefix, cls.kind, layer)
+        a = st.layers[st.layer]
+        try:
+            return cls(a["weight_ih"], a["weight_hh"], a.get("bias_ih"), a.get("bias_hh"),
+                       gate_order=gate_order)  # fmt: skip
+        except ValueError as exc:
+            raise LoadError(f"prefix {prefix!r}: not {cls.kind.upper()} weights ({exc})") from None
 
     def save_npz(self, path) -> None:
         """Write the PyTorch-layout arrays to ``path`` (readable by :meth:`from_npz`)."""
