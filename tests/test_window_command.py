@@ -145,7 +145,8 @@ def test_nothing_learnable_is_null_in_json_and_none_in_text(cwd, capsys):
                          "--json", "o.json"], capsys)  # fmt: skip
     assert code == 0
     row = json.loads((cwd / "o.json").read_text(encoding="utf-8"))["windows"][0]
-    assert row["measured"] == {"H_N": None, "learnable": False, "censored": False}
+    assert row["measured"] == {"H_N": None, "learnable": False, "censored": False,
+                               "interval": [None, None]}  # fmt: skip
     assert row["fitted"]["H_N"] is None and row["fitted"]["learnable"] is False
     assert "measured H_N = none" in out and "fitted   H_N = none" in out
     assert "lr         1e-09 [given]" in out
