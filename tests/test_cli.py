@@ -114,7 +114,8 @@ def gru_weights(tmp_path_factory):
     return path
 
 
-WINDOW = ["window", "--arch", "gru", "--N", "1e4", "--max-lag", "40", "--steps", "60"]
+WINDOW_X = ["window", "--arch", "gru", "--N", "1e4", "--max-lag", "40"]  # with --inputs
+WINDOW = [*WINDOW_X, "--steps", "60"]
 
 
 def test_window_with_alpha(tmp_path, gru_weights):
@@ -147,7 +148,7 @@ def test_window_device_cuda_without_a_gpu_is_refused(tmp_path, gru_weights):
 def test_window_with_real_input_sequences(tmp_path, gru_weights):
     x = rec.random_inputs(3, 60, 2, seed=9) * 2.0 + 0.5  # stands in for a data set
     np.save(tmp_path / "x.npy", x)
-    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy",
+    args = [*WINDOW_X, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy",
             "--json", "out.json"]  # fmt: skip
     proc = run(args, tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -161,8 +162,11 @@ def test_window_with_real_input_sequences(tmp_path, gru_weights):
 
 def test_window_rejects_inputs_of_the_wrong_shape(tmp_path, gru_weights):
     np.save(tmp_path / "x.npy", np.zeros((3, 60, 5)))
-    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy"]
+    args = [*WINDOW_X, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy"]
     assert_usage_error(run(args, tmp_path), "--inputs", "D = 2", "(3, 60, 5)")
+    np.save(tmp_path / "ok.npy", np.zeros((3, 60, 2)))
+    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "ok.npy"]
+    assert_usage_error(run(args, tmp_path), "--steps and --batch size the random probes")
 
 
 def test_window_missing_weights(tmp_path):

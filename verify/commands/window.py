@@ -139,9 +139,9 @@ def _probe(args, loaded):
 
     first = loaded.cells[0]
     if args.inputs is not None:
+        x = _load_inputs(args.inputs, first)
         if args.steps is not None or args.batch is not None:
             raise UsageError("--steps and --batch size the random probes; --inputs gives its own")
-        x = _load_inputs(args.inputs, first)
         what = f"the file {args.inputs} ({x.shape[0]} x {x.shape[1]} x {x.shape[2]})"
         probe = Assumption("probe", what, "file")
     else:
