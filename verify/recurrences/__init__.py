@@ -8,8 +8,12 @@ gated
     ConstGate, SharedGate, DiagGate (seeded parameters, forward passes, Jacobians).
 torch_layout, gru, lstm
     The PyTorch weight layout (``.npz`` in and out) and the GRU and LSTM on it.
-loading
-    Strict loading of trained state dicts (prefixes, layers) and the registry of loaders.
+state_dict, loading
+    Strict reading of trained state dicts (keys, prefixes, layers); the registry of loaders.
+full_transport
+    Norms (and the exact diagonal) of the full Jacobian products, by a sparse table.
+trained_window
+    The measured and fitted window of a trained network, with its assumptions.
 kernels
     The numba kernels (forward passes, per-lag transport), parallel over sequences.
 envelope_kernels
