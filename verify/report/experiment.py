@@ -134,7 +134,10 @@ def write_experiment_report(run, out_dir, *, figures: bool = True) -> Path:
                 rel = f"weights/{_safe(r.name)}.npz"
                 (tmp / "weights").mkdir(exist_ok=True)
                 arrays = {k: r.weights[k] for k in _TORCH_KEYS}
-                arrays.update(readout_w=r.weights["readout_w"], readout_b=r.weights["readout_b"])
+                # the readout as a module of its own (PyTorch's nn.Linear names), so that
+                # the cell's keys are the only top-level ones and load strictly
+                arrays["readout.weight"] = r.weights["readout_w"]
+                arrays["readout.bias"] = r.weights["readout_b"]
                 np.savez(tmp / rel, **arrays)
                 weights.append(rel)
         (tmp / "index.md").write_text(experiment_index(run, pages, weights), encoding="utf-8")
