@@ -100,6 +100,9 @@ def test_verdicts_are_from_the_allowed_set(tiny):
 
     assert [c["claim"] for c in tiny[1]["checks"]] == ["E1", "E2", "E3", "E4", "E5", "E6"]
     assert {c["verdict"] for c in tiny[1]["checks"]} <= set(VERDICTS)
+    e6 = tiny[1]["checks"][5]
+    assert e6["params"]["positive_control"]["recovered"]
+    assert e6["params"]["positive_control"]["v1_rejected"]
     # every E check states its resolution
     assert all(c["resolution"] for c in tiny[1]["checks"] if c["claim"] in ("E1", "E2", "E6"))
 

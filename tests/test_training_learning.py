@@ -79,3 +79,31 @@ def test_e2_with_too_few_cells_is_inconclusive(n):
         c.name, c.role = "syn", "main"
     res = lt.check_e2(cells, [summarise(c) for c in cells], control)
     assert res.verdict == "inconclusive"
+
+
+def test_isolation_control_compares_the_probe_seed_by_seed():
+    from verify.training.learning import isolation
+
+    lo_ref = [[0.1, 0.1], [0.1, 0.6], [0.6, 0.6], [0.7, 0.7]]  # lag 2 stays from 200
+    lo_iso = [[0.1, 0.1], [0.1, 0.1], [0.6, 0.6], [0.7, 0.7]]  # lag 2 stays from 400
+    ref, iso = _cell(lo_ref), _cell(lo_iso, role="control_isolated")
+    ref.condition, ref.seed, ref.train = "gru/adamw", 7, {"ratio": 2.0}
+    iso.condition, iso.seed, iso.train = "gru/adamw/isolated2", 7, {"ratio": 2.0}
+    out = isolation([ref, iso], [summarise(ref), summarise(iso)], 2)
+    assert out["cells"] == 1 and out["agree"] == 1  # one step of ratio 2 apart
+    iso.train = {"ratio": 1.5}
+    assert isolation([ref, iso], [summarise(ref), summarise(iso)], 2)["agree"] == 0
+
+
+def test_standard_profile_is_sized_for_evidence():
+    from verify.training.experiment import PROFILES, build_cells
+
+    p = PROFILES["standard"]
+    assert p.seeds >= 5 and max(p.task.lags) >= 128
+    assert p.train.ratio == pytest.approx(2**0.25)
+    lags = p.task.lags
+    assert min(b / a for a, b in zip(lags, lags[1:], strict=False)) >= 2.0
+    cells = build_cells(p, seed=1)
+    assert len({c.name for c in cells}) == len(cells) == 60
+    iso = [c for c in cells if c.role == "control_isolated"]
+    assert len(iso) == p.seeds and set(iso[0].task.removed) == set(lags) - {p.probe}

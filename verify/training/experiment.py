@@ -61,6 +61,10 @@ class ExperimentProfile:
         sequences); a probe with removed lags on both sides, inside the range the reference
         condition learns when the lag is planted, can show that the criterion needs the
         signal.
+    isolated : bool
+        Add the isolation control: the reference condition with only the probe lag in the
+        target (every other planted lag removed), whose ``N_emp`` at the probe must match the
+        reference's within one checkpoint step if the lags do not interact.
     """
 
     name: str
@@ -72,6 +76,7 @@ class ExperimentProfile:
     heavy_alpha: float = 1.5
     spectra: tuple = ()
     removed: tuple = (8, 12, 16)
+    isolated: bool = False
 
     @property
     def probe(self) -> int:
@@ -85,7 +90,7 @@ class ExperimentProfile:
 
 
 _QUICK_LAGS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
-# spaced by a factor >= 2.2, so that the learned kernel of one lag does not reach the next
+# spaced by a factor >= 2, so that the learned kernel of one lag does not reach the next
 _STANDARD_LAGS = (2, 5, 12, 28, 64, 128)
 _FULL_LAGS = (32, 48, 64, 96, 128, 192, 256)
 
@@ -140,6 +145,7 @@ PROFILES = {
         seeds=5,
         spectra=(("homogeneous", (("r0", 0.9),)), ("homogeneous", (("r0", 0.97),))),
         removed=(28,),
+        isolated=True,
     ),
     # seconds, for the tests: the whole pipeline on a toy scale
     "tiny": ExperimentProfile(
@@ -232,6 +238,9 @@ def _conditions(p: ExperimentProfile):
             base,
         ),  # fmt: skip
     ]
+    if p.isolated:
+        others = tuple(v for v in p.task.lags if v != p.probe)
+        out.append((f"{ref}/isolated{p.probe}", "control_isolated", {"removed": others}, base))
     return out
 
 

@@ -99,12 +99,45 @@ def controls(results, sums, probe=None) -> dict:
         k = list(s["lags"]).index(lag)
         n_rem += int(s["learned"][:, k].sum())
     rejected = bool(shuffled and removed and n_shuf == 0 and n_rem == 0)
+    iso = isolation(results, sums, lag)
     return {
+        "isolation": iso,
         "description": "shuffled targets (nothing may be learned) and a block of planted lags "
         f"{list(block)} removed from the target (its middle lag {lag} may never be learned)",
         "rejected": rejected,
         "detail": f"shuffled: {n_shuf} (checkpoint, lag) pairs learned; removed lag {lag}: "
-        f"learned at {n_rem} checkpoints",
+        f"learned at {n_rem} checkpoints"
+        + (f"; isolation: {iso['detail']}" if iso["cells"] else ""),
+    }
+
+
+def isolation(results, sums, probe) -> dict:
+    """The isolation control: ``N_emp`` at the probe alone against the same seed with all lags.
+
+    Lags do not interact when, seed by seed, the two ``N_emp`` (stays) agree within one
+    checkpoint step (a factor of the grid ratio); ``agree`` counts the seeds where they do.
+    """
+    by = {(r.condition, r.seed): s for r, s in zip(results, sums, strict=True)}
+    pairs = []
+    for r, s in zip(results, sums, strict=True):
+        if r.role != "control_isolated":
+            continue
+        ref = by.get((r.condition.rsplit("/isolated", 1)[0], r.seed))
+        if ref is None:
+            continue
+        k = list(s["lags"]).index(probe)
+        pairs.append((float(s["n_emp"][k]), float(ref["n_emp"][k]), float(r.train["ratio"])))
+    agree = sum(
+        (np.isinf(a) and np.isinf(b))
+        or (np.isfinite(a) and np.isfinite(b) and abs(math.log(a / b)) <= math.log(q) + 1e-9)
+        for a, b, q in pairs
+    )
+    return {
+        "cells": len(pairs),
+        "agree": int(agree),
+        "pairs": pairs,
+        "detail": f"N_emp({probe}) alone vs with its neighbours agree within one checkpoint "
+        f"step in {agree}/{len(pairs)} seeds ({', '.join(f'{a:g} vs {b:g}' for a, b, _ in pairs)})",
     }
 
 
