@@ -110,6 +110,8 @@ PROFILES = {
             n_directions=4,
             n_boot=50,
             e6_batch=512,
+            e6_directions=1,
+            e6_positions=4,
         ),
         archs=("gru", "lstm"),
         optimizers=("adamw", "sgdm"),
@@ -136,9 +138,11 @@ PROFILES = {
             noise_batch=64,
             n_directions=4,
             n_boot=100,
+            # one direction over 16 injection positions: averaging positions brings the
+            # per-sequence evidence of an untrained GRU to N_det of a few hundred sequences
             e6_batch=2048,
-            e6_directions=2,
-            e6_positions=4,
+            e6_directions=1,
+            e6_positions=16,
         ),
         archs=("gru", "lstm"),
         optimizers=("adamw", "sgdm"),
