@@ -114,7 +114,8 @@ def gru_weights(tmp_path_factory):
     return path
 
 
-WINDOW = ["window", "--arch", "gru", "--N", "1e4", "--max-lag", "40", "--steps", "60"]
+WINDOW_X = ["window", "--arch", "gru", "--N", "1e4", "--max-lag", "40"]  # with --inputs
+WINDOW = [*WINDOW_X, "--steps", "60"]
 
 
 def test_window_with_alpha(tmp_path, gru_weights):
@@ -122,11 +123,17 @@ def test_window_with_alpha(tmp_path, gru_weights):
                tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert {"law", "windows"} <= set(data)
-    assert data["alpha"] == 1.5
+    assert {"law", "windows", "assumptions", "warnings"} <= set(data)
+    assert data["detection"]["alpha"] == 1.5
     assert len(data["windows"]) == 1
-    assert data["windows"][0]["N"] == 1e4
-    assert len(data["envelope"]) >= 40
+    row = data["windows"][0]
+    assert row["N"] == 1e4 and {"measured", "fitted", "theta_N"} <= set(row)
+    assert len(data["envelope"]) == 41
+    src = {a["name"]: a["source"] for a in data["assumptions"]}
+    assert src == {"probe": "default", "max-lag": "given", "order": "default",
+                   "optimizer": "default", "lr": "default", "alpha": "given",
+                   "sigma": "default", "c": "default", "delta": "default"}  # fmt: skip
+    assert "random N(0, 1)" in proc.stdout and "max-lag    40 [given]" in proc.stdout
 
 
 @pytest.mark.skipif(cuda_available(), reason="a CUDA device (or the simulator) is usable here")
@@ -141,12 +148,13 @@ def test_window_device_cuda_without_a_gpu_is_refused(tmp_path, gru_weights):
 def test_window_with_real_input_sequences(tmp_path, gru_weights):
     x = rec.random_inputs(3, 60, 2, seed=9) * 2.0 + 0.5  # stands in for a data set
     np.save(tmp_path / "x.npy", x)
-    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy",
+    args = [*WINDOW_X, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy",
             "--json", "out.json"]  # fmt: skip
     proc = run(args, tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert data["inputs"] == {"file": "x.npy", "batch": 3, "steps": 60}
+    assert data["probe"] == {"file": "x.npy", "batch": 3, "steps": 60, "seed": None}
+    assert data["assumptions"][0]["source"] == "file"
     net = rec.GRU.from_npz(gru_weights)
     expected = rec.measure_envelope(net, x, 40, order="first").f
     np.testing.assert_allclose(data["envelope"], expected, rtol=1e-12)
@@ -154,8 +162,11 @@ def test_window_with_real_input_sequences(tmp_path, gru_weights):
 
 def test_window_rejects_inputs_of_the_wrong_shape(tmp_path, gru_weights):
     np.save(tmp_path / "x.npy", np.zeros((3, 60, 5)))
-    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy"]
+    args = [*WINDOW_X, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "x.npy"]
     assert_usage_error(run(args, tmp_path), "--inputs", "D = 2", "(3, 60, 5)")
+    np.save(tmp_path / "ok.npy", np.zeros((3, 60, 2)))
+    args = [*WINDOW, "--weights", str(gru_weights), "--alpha", "1.5", "--inputs", "ok.npy"]
+    assert_usage_error(run(args, tmp_path), "--steps and --batch size the random probes")
 
 
 def test_window_missing_weights(tmp_path):
@@ -172,9 +183,10 @@ def test_window_with_noise_samples(tmp_path, gru_weights):
     proc = run(args, tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert abs(data["estimated_alpha"] - 1.6) < 0.2
-    assert data["alpha"] == data["estimated_alpha"]
-    assert "windows" in data
+    assert abs(data["noise"]["estimated_alpha"] - 1.6) < 0.2
+    assert data["detection"]["alpha"] == data["noise"]["estimated_alpha"]
+    src = {a["name"]: a["source"] for a in data["assumptions"]}
+    assert src["alpha"] == src["sigma"] == "estimated"
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -344,12 +356,16 @@ def test_window_uses_the_estimated_sigma(cwd, capsys, gru_weights):
     for name in ("a", "b"):
         code, out, _ = call([*base, "--noise-samples", f"{name}.npy", "--json", f"{name}.json"],
                             capsys)  # fmt: skip
-        assert code == 0 and "sigma = " in out
+        assert code == 0 and "sigma      " in out and "[estimated]" in out
         res[name] = json.loads((cwd / f"{name}.json").read_text(encoding="utf-8"))
-    assert res["b"]["sigma"] == pytest.approx(1000.0 * res["a"]["sigma"], rel=1e-6)
-    assert res["a"]["alpha"] == pytest.approx(res["b"]["alpha"], rel=1e-6)
+    da, db = res["a"]["detection"], res["b"]["detection"]
+    assert db["sigma"] == pytest.approx(1000.0 * da["sigma"], rel=1e-6)
+    assert da["alpha"] == pytest.approx(db["alpha"], rel=1e-6)
     # theta_N is proportional to sigma: 1000 times the noise, a smaller window
-    assert res["b"]["windows"][0]["H_N"] < res["a"]["windows"][0]["H_N"]
+    assert res["b"]["windows"][0]["theta_N"] == pytest.approx(
+        1000.0 * res["a"]["windows"][0]["theta_N"], rel=1e-6)  # fmt: skip
+    ha, hb = (res[k]["windows"][0]["fitted"]["H_N"] for k in "ab")
+    assert hb is None or hb < ha
 
 
 def test_json_files_follow_the_umask(tmp_path):

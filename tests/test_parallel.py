@@ -142,6 +142,42 @@ def test_unreachable_scheduler_exits_2_with_a_message(capsys):
     assert parallel.CONNECT_TIMEOUT_S <= 15
 
 
+@pytest.mark.parametrize("address", ["nonsense", "tcp://host:port", "foo://h:1"])
+def test_a_malformed_scheduler_address_is_refused_before_a_client_exists(address):
+    pytest.importorskip("distributed", reason="needs the 'dist' extra")
+    with pytest.raises(parallel.ExecutorError, match="not a Dask scheduler address"):
+        parallel.connect(address)
+
+
+def test_a_scheduler_file_without_an_address_is_refused(tmp_path):
+    pytest.importorskip("distributed", reason="needs the 'dist' extra")
+    (tmp_path / "s.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "t.json").write_text('{"address": "nonsense"}', encoding="utf-8")
+    with pytest.raises(parallel.ExecutorError, match="not a Dask scheduler file"):
+        parallel.connect(scheduler_file=tmp_path / "s.json")
+    with pytest.raises(parallel.ExecutorError, match="not a Dask scheduler address"):
+        parallel.connect(scheduler_file=tmp_path / "t.json")
+
+
+def test_a_malformed_scheduler_exits_2_at_once_and_cleanly(tmp_path):
+    """No half-made client whose collection blocks for 20 s and prints a traceback."""
+    pytest.importorskip("distributed", reason="needs the 'dist' extra")
+    import subprocess
+    import sys
+    import time
+
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "verify", "verify", "--scheduler", "nonsense", "--no-report"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 2, proc.stderr
+    assert "not a Dask scheduler address: 'nonsense'" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert elapsed < 18.0, elapsed  # the old teardown alone waited 20 s
+
+
 def test_the_executor_imports_only_the_device_module():
     # besides its own modules: the device and the shared argument types (both leaves)
     for path in PACKAGE.glob("*.py"):

@@ -230,7 +230,7 @@ def test_window_command_on_transformers_state_dicts(transformers, tmp_path, monk
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, "model.safetensors")
     base = ["--alpha", "1.8", "--max-lag", "20", "--steps", "30", "--batch", "2"]
     assert main(["window", "--arch", "mamba", "--weights", "mixer.npz", *base]) == 0
-    assert "MAMBA from mixer.npz: hidden=64" in capsys.readouterr().out
+    assert "MAMBA layer 0 of 1 from mixer.npz: hidden 64" in capsys.readouterr().out
     assert main(["window", "--arch", "mamba", "--weights", "model.safetensors", "--prefix",
                  "layers.1.mixer.", *base]) == 0  # fmt: skip
     capsys.readouterr()

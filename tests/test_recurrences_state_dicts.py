@@ -95,7 +95,7 @@ def test_window_command_on_a_mamba_mixer(cwd, capsys):
                            "1.8", "--max-lag", "30", "--steps", "40", "--batch", "2",
                            "--json", "w.json"], capsys)  # fmt: skip
     assert code == 0, err
-    assert "MAMBA from mixer.npz: hidden=24" in out
+    assert "MAMBA layer 0 of 1 from mixer.npz: hidden 24" in out
     data = json.loads((cwd / "w.json").read_text())
     assert data["arch"] == "mamba" and len(data["envelope"]) == 31
 
@@ -105,7 +105,7 @@ def test_window_command_refuses_a_gru_file_for_mamba(cwd, capsys):
     code, out, err = call(["window", "--arch", "mamba", "--weights", "gru.npz", "--alpha",
                            "1.8"], capsys)  # fmt: skip
     assert code == 2 and out == ""
-    assert "--arch mamba" in err and "missing" in err and "use --arch gru" in err
+    assert "(mamba)" in err and "missing" in err and "use --arch gru" in err
     code, _, err = call(["window", "--arch", "rglru", "--weights", "none.npz", "--alpha",
                          "1.8"], capsys)  # fmt: skip
     assert code == 2 and "no such file" in err

@@ -42,6 +42,22 @@ def test_shuffled_targets_learn_nothing(tiny):
     assert np.all(ratio < claims.LEARNED), ratio
 
 
+def test_learned_uses_the_lower_bootstrap_bound(tiny):
+    # the reference cell's learned lags are those whose lower bound clears the bar
+    cell = _cell(tiny[1], "main")
+    lo, ratio = np.array(cell["ratio_lo"]), np.array(cell["ratio"])
+    assert np.all(lo <= ratio + 1e-12)
+
+
+def test_e6_measured_at_the_start_and_the_end():
+    cell = build_cells(PROFILES["tiny"], seed=SEED)[0]
+    res = run_cell(cell)
+    assert set(res.e6) == {"init", "final"}
+    k, m, n_lags = res.e6["init"]["g"].shape
+    assert (k, m, n_lags) == (1, 64, len(cell.task.lags))
+    assert np.all(np.isfinite(res.e6["final"]["log_f"]))
+
+
 def test_removed_lag_is_never_learned(tiny):
     cell = _cell(tiny[1], "control_removed")
     k = cell["task"]["lags"].index(cell["task"]["removed"][0])
@@ -64,11 +80,14 @@ def test_same_seed_same_numbers(tiny):
 
 def test_report_pages_figures_and_weights(tiny):
     rep = tiny[0] / "report"
-    for name in ("index.md", "e1.md", "e2.md", "e3.md", "e4.md", "e5.md", "results.json"):
+    for name in ("index.md", "e1.md", "e2.md", "e3.md", "e4.md", "e5.md", "e6.md", "results.json"):
         assert (rep / name).is_file(), name
     assert (rep / "figures" / "e1_heatmap.png").is_file()
     index = (rep / "index.md").read_text()
     assert "| E1 |" in index and "log C" in index
+    assert (
+        "not powered to decide" in index and "not powered to decide" in (rep / "e6.md").read_text()
+    )
     weights = rep / "weights" / "gru_adamw_0.npz"
     net = rec.GRU.from_npz(weights)
     assert net.hidden == PROFILES["tiny"].train.hidden
@@ -77,8 +96,15 @@ def test_report_pages_figures_and_weights(tiny):
 
 
 def test_verdicts_are_from_the_allowed_set(tiny):
-    assert [c["claim"] for c in tiny[1]["checks"]] == ["E1", "E2", "E3", "E4", "E5"]
-    assert {c["verdict"] for c in tiny[1]["checks"]} <= {"pass", "fail", "partial", "error"}
+    from verify.claims.base import VERDICTS
+
+    assert [c["claim"] for c in tiny[1]["checks"]] == ["E1", "E2", "E3", "E4", "E5", "E6"]
+    assert {c["verdict"] for c in tiny[1]["checks"]} <= set(VERDICTS)
+    e6 = tiny[1]["checks"][5]
+    assert e6["params"]["positive_control"]["recovered"]
+    assert e6["params"]["positive_control"]["v1_rejected"]
+    # every E check states its resolution
+    assert all(c["resolution"] for c in tiny[1]["checks"] if c["claim"] in ("E1", "E2", "E6"))
 
 
 def test_sign_flip_makes_zero_mean_lags_detectable():

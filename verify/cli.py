@@ -6,7 +6,7 @@ verify   run the claims, print a summary table, write the report (exit 0 all pas
          claim fails, 2 bad usage: nothing is run or written)
 report   run the claims and write the markdown report with figures
 formula  closed forms and numbers for one envelope law
-window   a trained layer's envelope, fitted law and learnability window
+window   a trained layer's measured and fitted learnability window
 experiment  train GRUs/LSTMs and check E1-E5 on them (verify.training.command)
 selftest    plant errors and show which claim notices each (verify.selftest.command)
 
@@ -163,20 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser(
         "window",
-        help="learnability window of a trained GRU/LSTM/minGRU/minLSTM/RG-LRU/Mamba layer",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="measured and fitted learnability window of a trained recurrent layer",
+        description="The envelope of a trained network on probe sequences, the window read "
+        "off it (measured) and the window of the fitted law (flagged where it extrapolates "
+        "beyond --max-lag or is unstable), with every assumption and its source.",
     )
-    w.add_argument("--arch", choices=("gru", "lstm", "mingru", "minlstm", "rglru", "mamba"),
-                   required=True, help="the architecture")  # fmt: skip
-    w.add_argument(
-        "--weights",
-        required=True,
-        help="gru/lstm: .npz with weight_ih, weight_hh, bias_ih, bias_hh; mingru/minlstm/"
-        "rglru/mamba: the module's state dict as .npz or .safetensors (keys as "
-        "mingru-pytorch's minGRU/minLSTM, transformers' RecurrentGemmaRglru/MambaMixer)",
-    )
+    w.add_argument("--arch", required=True,
+                   help="the architecture: gru, lstm, mingru, minlstm, rglru or mamba (a key "
+                   "of the registry verify.recurrences.loading.LOADERS)")  # fmt: skip
+    w.add_argument("--weights", required=True,
+                   help="gru/lstm: .npz state dict (np.savez of model.state_dict() as arrays); "
+                   "mingru/minlstm/rglru/mamba: the module's state dict as .npz or .safetensors "
+                   "(keys as mingru-pytorch's minGRU/minLSTM, transformers' "
+                   "RecurrentGemmaRglru/MambaMixer)")  # fmt: skip
     w.add_argument("--prefix", default="",
-                   help="key prefix of the layer, e.g. backbone.layers.0.mixer.")  # fmt: skip
+                   help="key prefix of the cell's module in the .npz, e.g. 'rnn.' "
+                   "(default: none; a wrong one is refused naming one that matches)")  # fmt: skip
+    w.add_argument("--layer", type=int, default=None,
+                   help="layer of a torch.nn.GRU/LSTM stack (required when it has several); "
+                   "its inputs are the outputs of the layers below")  # fmt: skip
     g = w.add_mutually_exclusive_group()
     g.add_argument("--alpha", type=finite_number,
                    help="tail index of the gradient noise, in (1, 2]")  # fmt: skip
@@ -187,26 +192,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.add_argument("--sigma", type=finite_number, default=None,
                    help="noise scale with --alpha (default: 1)")  # fmt: skip
+    w.add_argument("--c", type=finite_number, default=None,
+                   help="signal gain of the detection test, > 0 (default: 1)")  # fmt: skip
+    w.add_argument("--delta", type=finite_number, default=None,
+                   help="one minus the required power, in (0, 1) (default: 0.1)")  # fmt: skip
     w.add_argument("--N", type=finite_number, action="append",
                    help="sample size(s) >= 1, repeatable (default: 1e3 1e4 1e5 1e6)")  # fmt: skip
-    w.add_argument("--max-lag", type=integer(1), default=100, help="largest lag measured")
-    w.add_argument("--steps", type=integer(1), default=200, help="length of the probe sequences")
-    w.add_argument("--batch", type=integer(1), default=8, help="number of probe sequences")
-    w.add_argument("--order", choices=("zeroth", "first", "exact"), default="first",
-                   help="order of the transport expansion")  # fmt: skip
-    w.add_argument("--lr", type=finite_number, default=1.0, help="base learning rate, > 0")
+    w.add_argument("--max-lag", type=integer(1), default=None,
+                   help="largest lag measured, <= the probe length (default: 100)")  # fmt: skip
+    w.add_argument("--steps", type=integer(1), default=None,
+                   help="length of the random probe sequences (default: 200)")  # fmt: skip
+    w.add_argument("--batch", type=integer(1), default=None,
+                   help="number of random probe sequences (default: 8)")  # fmt: skip
+    w.add_argument(
+        "--order", choices=("zeroth", "first", "diagonal", "exact", "full"), default=None,
+        help="transport of the envelope (default: first); exact: the diagonal of the full "
+        "Jacobian products; full: the first order plus the Frobenius norms of the full "
+        "products and how much faster the envelope decays",
+    )  # fmt: skip
+    w.add_argument("--force", action="store_true",
+                   help="run --order exact/full even past the stated cost")  # fmt: skip
+    w.add_argument("--lr", type=finite_number, default=None,
+                   help="base learning rate (SGD), > 0 (default: 1)")  # fmt: skip
     w.add_argument(
         "--inputs",
-        help=".npy array (batch, steps, inputs) of real input sequences to probe the network "
-        "with (default: seeded random sequences, --batch x --steps)",
+        help=".npy array (batch, steps, inputs) of the model's own input sequences "
+        "(default: seeded random N(0, 1) sequences, --batch x --steps)",
     )
     w.add_argument("--seed", type=_seed, default=0,
-                   help="seed of the probe sequences and the bootstrap, >= 0")  # fmt: skip
+                   help="seed of the random probes and the bootstrap (default: 0)")  # fmt: skip
     w.add_argument(
         "--device",
         choices=("cpu", "cuda"),
         default="cpu",
-        help="where the transport runs (cuda: orders zeroth and first only)",
+        help="where the transport runs (cuda: orders zeroth, first, diagonal; default: cpu)",
     )
     w.add_argument("--json", help="write the result as JSON to this file")
     w.set_defaults(func=cmd_window)

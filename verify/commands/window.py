@@ -1,32 +1,37 @@
-"""``learnwin window``: the envelope, fitted law and learnability window of a trained network.
+"""``learnwin window``: the measured and fitted learnability window of a trained network.
 
-The network's PyTorch-layout weights are read from an ``.npz``; its envelope is measured
-on probe sequences (seeded random ones, or real ones from ``--inputs``), the envelope laws
-are fitted, and the window of the best law is evaluated at the sample sizes asked for,
-with alpha and sigma given or estimated from gradient-noise samples.
+A thin shell: the weights are loaded strictly (:mod:`verify.recurrences.loading`), the
+envelope is measured on probe sequences (the model's own inputs from ``--inputs``, or
+seeded random ones), and :func:`verify.recurrences.trained_window.estimate_window` gives
+one result that :func:`verify.report.window.window_text` prints and ``--json`` writes.
+What each input was and where it came from (given, estimated, default, the file) is part
+of that result.
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
-from .formula import window_row, window_text
-from .layers import load_layer
 from .usage import EXIT_OK, UsageError, check_device, check_json_path, check_ns, write_atomic
 
 __all__ = ["cmd_window"]
 
 
 def _load_inputs(path, net):
-    """Input sequences from a ``.npy`` file, (B, T, D) or one sequence (T, D).
+    """Input sequences from a ``.npy`` file, shape (batch, steps, inputs) exactly.
 
-    The shape and finiteness are checked by the network's own ``check_inputs``.
+    A 2-D array is refused (it could be one sequence or a batch of one-step sequences);
+    the shape and finiteness are then checked by the network's own ``check_inputs``.
     """
     x = _load_array(path, "--inputs", text_ok=False)
+    if x.ndim != 3:
+        hint = (f"; for one sequence of shape {x.shape} save x[None] (1, T, D)"
+                if x.ndim == 2 else "")  # fmt: skip
+        raise UsageError(f"--inputs {path}: expected a 3-D array (batch, steps, inputs), got "
+                         f"shape {x.shape}{hint}")  # fmt: skip
     try:
-        return net.check_inputs(x[None] if x.ndim == 2 else x)
+        return net.check_inputs(x)
     except ValueError as exc:
         raise UsageError(f"--inputs {path}: {exc}") from None
 
@@ -78,87 +83,204 @@ def _noise_alpha_sigma(args):
     return est.alpha, est.sigma, info
 
 
+#: Defaults of the options whose source (given or default) the result records.
+DEFAULTS = {"max_lag": 100, "steps": 200, "batch": 8, "order": "first", "lr": 1.0, "c": 1.0,
+            "delta": 0.1}  # fmt: skip
+#: Assumed throughput (floating-point operations per second) of the costly orders on two
+#: cores: both run on BLAS matrix products (the sparse table of
+#: :mod:`verify.recurrences.full_transport`).
+RATES = {"exact": 2e10, "full": 2e10}
+#: Estimated seconds beyond which ``exact`` and ``full`` are refused without ``--force``.
+MAX_SECONDS = 120.0
+
+
+def _opt(args, name):
+    """``(value, source)`` of an option whose default is ``None`` on the parser."""
+    v = getattr(args, name)
+    return (DEFAULTS[name], "default") if v is None else (v, "given")
+
+
+def _check_cost(order, net, batch, steps, max_lag, force):
+    """Refuse ``exact``/``full`` beyond :data:`MAX_SECONDS` (estimated) unless forced."""
+    from ..recurrences.full_transport import exact_diagonal_cost, full_transport_cost
+
+    cost = (exact_diagonal_cost if order == "exact" else full_transport_cost)(
+        batch, steps, max_lag, net.hidden, net.state_size
+    )
+    seconds = cost / RATES[order]
+    if seconds > MAX_SECONDS and not force:
+        from ..recurrences import DiagonalRecurrence
+
+        hint = ""
+        if order == "exact" and isinstance(net, DiagonalRecurrence):
+            hint = (f"; this layer ({net.hidden} state units) is a diagonal linear recurrence, "
+                    "whose first order is its exact transport: use --order first")  # fmt: skip
+        raise UsageError(
+            f"--order {order}: about {cost:.3g} floating-point operations, an estimated "
+            f"{seconds / 60:.1f} min at {RATES[order]:.0e} flop/s (more than {MAX_SECONDS:g} s); "
+            f"lower --max-lag, --batch or --steps, or run it anyway with --force{hint}"
+        )
+    return seconds
+
+
+def _progress(what, estimate):
+    import sys
+    import time
+
+    start = time.monotonic()
+
+    def say(done, total):
+        spent = time.monotonic() - start
+        left = spent / done * (total - done)
+        print(f"{what}: {done}/{total} sequences, {spent:.0f} s (about {left:.0f} s left; "
+              f"estimated {estimate:.0f} s in all)", file=sys.stderr, flush=True)  # fmt: skip
+
+    return say
+
+
+def _probe(args, loaded):
+    """The inputs of the chosen layer and the probe's assumption."""
+    from .. import recurrences as rec
+    from ..recurrences.trained_window import Assumption
+
+    first = loaded.cells[0]
+    if args.inputs is not None:
+        x = _load_inputs(args.inputs, first)
+        if args.steps is not None or args.batch is not None:
+            raise UsageError("--steps and --batch size the random probes; --inputs gives its own")
+        what = f"the file {args.inputs} ({x.shape[0]} x {x.shape[1]} x {x.shape[2]})"
+        probe = Assumption("probe", what, "file")
+    else:
+        (b, _), (t, _) = _opt(args, "batch"), _opt(args, "steps")
+        x = rec.random_inputs(b, t, first.inputs, seed=args.seed)
+        probe = Assumption(
+            "probe", f"random N(0, 1) inputs, {b} x {t} x {first.inputs}, seed {args.seed}",
+            "default", "not the model's inputs: its real inputs can change the envelope by "
+            "orders of magnitude (give --inputs)",
+        )  # fmt: skip
+    if loaded.layer > 0:
+        x = loaded.layer_inputs(x)
+    return x, probe
+
+
+def _assumptions(args, loaded, alpha_info, alpha, sigma):
+    from ..recurrences.trained_window import Assumption
+
+    out = []
+    if loaded.layers > 1:
+        below = "fed the outputs of the layers below it" if loaded.layer else ""
+        out.append(Assumption("layer", f"{loaded.layer} of {loaded.layers}", "given", below))
+    for name in ("max_lag", "order"):
+        v, src = _opt(args, name)
+        out.append(Assumption(name.replace("_", "-"), v, src))
+    out.append(Assumption("optimizer", "sgd", "default",
+                          "per-unit rate = lr (Adam-like rates need v_hat)"))  # fmt: skip
+    lr, src = _opt(args, "lr")
+    out.append(Assumption("lr", lr, src, "f(l) and so H_N scale with it: give the "
+                          "training learning rate" if src == "default" else ""))  # fmt: skip
+    if alpha_info:
+        n, ci = alpha_info["samples"], alpha_info["ci"]
+        for name, v in (("alpha", alpha), ("sigma", sigma)):
+            lo, hi = ci[name]
+            out.append(Assumption(name, v, "estimated", f"from {n} noise samples, "
+                                  f"{ci['level']:.0%} CI [{lo:.4g}, {hi:.4g}]"))  # fmt: skip
+    else:
+        out.append(Assumption("alpha", alpha, "given"))
+        given = args.sigma is not None
+        out.append(Assumption("sigma", sigma, "given" if given else "default",
+                              "" if given else "theta_N scales with it"))  # fmt: skip
+    for name in ("c", "delta"):
+        v, src = _opt(args, name)
+        out.append(Assumption(name, v, src))
+    out += [Assumption("weights", n, "file") for n in loaded.notes]
+    return out
+
+
+def _check_numbers(args):
+    """The detection constants and the rate, checked before any work."""
+    from theory.complexity import Detection
+
+    checks = [("--lr", args.lr, lambda v: v > 0, "> 0"), ("--c", args.c, lambda v: v > 0, "> 0"),
+              ("--sigma", args.sigma, lambda v: v > 0, "> 0"),
+              ("--delta", args.delta, lambda v: 0 < v < 1, "in (0, 1)"),
+              ("--alpha", args.alpha, lambda v: 1 < v <= 2, "in (1, 2]")]  # fmt: skip
+    for flag, v, ok, what in checks:
+        if v is not None and not ok(v):
+            raise UsageError(f"{flag} must be {what}, got {v:g}")
+    Detection(args.alpha or 1.5, args.sigma or 1.0, args.c or 1.0, args.delta or 0.1)
+
+
 def cmd_window(args):
-    """Envelope, fitted law and learnability window of a trained network."""
-    import theory
+    """Measured and fitted learnability window of a trained network."""
+    import numpy as np
 
     from .. import recurrences as rec
-    from ..recurrences.fit import fit_envelope
+    from ..recurrences.trained_window import estimate_window
+    from ..report.window import window_text
 
     check_device(args.device)
-    cls = {"gru": rec.GRU, "lstm": rec.LSTM}.get(args.arch)  # None: a layer's state dict
-    if not Path(args.weights).is_file():
-        raise UsageError(f"--weights: no such file {args.weights!r}")
+    if args.arch not in rec.LOADERS:
+        raise UsageError(f"--arch must be one of {', '.join(sorted(rec.LOADERS))}, "
+                         f"got {args.arch!r}")  # fmt: skip
     if args.alpha is None and args.noise_samples is None:
         raise UsageError("give --alpha or --noise-samples")
     if args.noise_samples is not None and args.sigma is not None:
         raise UsageError("--sigma goes with --alpha; --noise-samples estimates sigma")
     check_json_path(args.json)
     check_ns(args.N)
-    if cls is None:  # minGRU, minLSTM, RG-LRU, Mamba (commands/layers.py)
-        net = load_layer(args.arch, args.weights, args.prefix, args.order)
-    elif not zipfile.is_zipfile(args.weights):  # np.load would leave the file open
-        raise UsageError(f"--weights {str(args.weights)!r}: not an .npz archive")
+    if args.layer is not None and args.layer < 0:
+        raise UsageError(f"--layer must be >= 0, got {args.layer}")
+    _check_numbers(args)
     try:
-        net = net if cls is None else cls.from_npz(args.weights, prefix=args.prefix)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(
-            f"--weights {str(args.weights)!r}: not a readable .npz of PyTorch-layout "
-            f"{args.arch.upper()} weights ({type(exc).__name__}: {exc})"
-        ) from None
+        loaded = rec.load(args.arch, args.weights, prefix=args.prefix, layer=args.layer)
+    except rec.LoadError as exc:
+        raise UsageError(f"--weights {str(args.weights)!r} ({args.arch}): {exc}") from None
+    net = loaded.cell
+    x, probe = _probe(args, loaded)
+    max_lag, _ = _opt(args, "max_lag")
+    order, _ = _opt(args, "order")
+    if max_lag > x.shape[1]:
+        raise UsageError(f"--max-lag {max_lag} exceeds the probe length of {x.shape[1]} steps")
+    if order in ("exact", "full") and args.device == "cuda":
+        raise UsageError(f"--order {order} runs on the CPU only (--device cpu)")
+    seconds = 0.0
+    if order in ("exact", "full"):
+        seconds = _check_cost(order, net, x.shape[0], x.shape[1], max_lag, args.force)
     alpha_info = {}
     if args.noise_samples is not None:
         alpha, sigma, alpha_info = _noise_alpha_sigma(args)
     else:
         alpha, sigma = args.alpha, 1.0 if args.sigma is None else args.sigma
-    inputs = net.inputs if hasattr(net, "inputs") else net.w_x.shape[1]
-    if args.inputs is not None:
-        x = _load_inputs(args.inputs, net)
-        probe = {"file": str(args.inputs), "batch": x.shape[0], "steps": x.shape[1]}
-    else:
-        x = rec.random_inputs(args.batch, args.steps, inputs, seed=args.seed)
-        probe = {"batch": args.batch, "steps": args.steps, "seed": args.seed}
-    res = rec.measure_envelope(
-        net, x, args.max_lag, order=args.order, lr=args.lr, device=args.device
-    )
-    fit = fit_envelope(res)
-    law = fit.best
-    win = theory.learnability_window(law, alpha, sigma=sigma)
-    rows = [window_row(win, n) for n in args.N or [1e3, 1e4, 1e5, 1e6]]
-    payload = {
-        "arch": args.arch,
-        "weights": str(args.weights),
-        "alpha": alpha,
-        "sigma": sigma,
-        **alpha_info,
-        "inputs": probe,
-        "max_lag": args.max_lag,
-        "order": args.order,
-        "envelope": [float(v) for v in res.f],
-        "fits": fit.table(),
-        "law": repr(law),
-        "regime": win.regime,
-        "leading": str(win.leading),
-        "windows": rows,
-    }
-    print(f"{args.arch.upper()} from {args.weights}: hidden={net.hidden}")
-    if alpha_info:
-        (a_lo, a_hi), (s_lo, s_hi) = alpha_info["ci"]["alpha"], alpha_info["ci"]["sigma"]
-        level = alpha_info["ci"]["level"]
-        print(
-            f"alpha = {alpha:.4g} (estimated from {alpha_info['samples']} noise samples, "
-            f"{level:.0%} CI [{a_lo:.4g}, {a_hi:.4g}])\n"
-            f"sigma = {sigma:.4g} (estimated, {level:.0%} CI [{s_lo:.4g}, {s_hi:.4g}])"
-        )
-    else:
-        print(f"alpha = {alpha:.4g} (given)\nsigma = {sigma:.4g} (given; c = 1)")
-    print("fitted envelope laws (best first):")
-    for f in fit.table():
-        params = ", ".join(f"{k}={v:.4g}" for k, v in f["params"].items())
-        print(f"  {f['name']:<22} {params:<40} delta-{fit.criterion.upper()} = {f['delta']:.2f}")
-    print(f"chosen: {law!r}; H_N grows {win.regime}ally: {win.leading}")
-    for r in rows:
-        print(f"  N = {r['N']:g}: H_N = {window_text(win, r)}")
+    lr, _ = _opt(args, "lr")
+    env_order = "first" if order == "full" else order
+    say = _progress("exact transport", seconds) if order == "exact" else None
+    res = rec.measure_envelope(net, x, max_lag, order=env_order, lr=lr, device=args.device,
+                               progress=say, exact_method="table")  # fmt: skip
+    seq = None
+    if env_order != "exact":  # per-sequence envelopes (cheap orders): the window's interval
+        one = {"order": env_order, "lr": lr, "device": args.device}
+        seq = [rec.measure_envelope(net, x[b : b + 1], max_lag, **one).log_f
+               for b in range(x.shape[0])]  # fmt: skip
+    full = None
+    if order == "full":
+        from ..recurrences.full_transport import full_transport
+
+        full = full_transport(net, x, max_lag, progress=_progress("full transport", seconds))
+    meta = {"arch": args.arch, "weights": str(args.weights), "prefix": args.prefix,
+            "layer": loaded.layer, "layers": loaded.layers, "keys": list(loaded.keys),
+            "hidden": net.hidden, "inputs": net.inputs,
+            "probe": {"file": args.inputs, "batch": x.shape[0], "steps": x.shape[1],
+                      "seed": None if args.inputs else args.seed},
+            **({"noise": alpha_info} if alpha_info else {})}  # fmt: skip
+    est = estimate_window(
+        res, args.N or [1e3, 1e4, 1e5, 1e6], alpha, sigma, _opt(args, "c")[0],
+        _opt(args, "delta")[0], steps=x.shape[1],
+        assumptions=[probe, *_assumptions(args, loaded, alpha_info, alpha, sigma)],
+        meta=meta, full=full, full_kind="c" if net.state_size > net.hidden else "h",
+        sequence_log_f=None if seq is None else np.array(seq),
+    )  # fmt: skip
+    payload = est.as_dict()
+    print(window_text(payload), end="")
     if args.json:
         write_atomic(args.json, json.dumps(payload, indent=2, default=str))
     return EXIT_OK

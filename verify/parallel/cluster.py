@@ -112,6 +112,51 @@ def local(
     )
 
 
+#: Address schemes whose location is ``host:port`` (the others, e.g. ``inproc``, are
+#: checked by Dask itself).
+_HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def _check_address(address: str) -> None:
+    """Refuse a malformed scheduler address before a :class:`distributed.Client` is made.
+
+    ``Client`` raises on such an address only from inside its start-up, and the half-made
+    client it leaves behind blocks for twice the timeout when the interpreter collects it,
+    then prints a traceback; so the address is parsed here first, with Dask's own parser.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address, strict=False)
+        if scheme in _HOST_PORT_SCHEMES:
+            parse_host_port(loc)
+        else:
+            from distributed.comm.registry import get_backend
+
+            get_backend(scheme)
+    except (ValueError, TypeError, ImportError) as exc:
+        raise ExecutorError(
+            f"not a Dask scheduler address: {address!r} ({exc}); "
+            "expected e.g. tcp://HOST:PORT or HOST:PORT"
+        ) from None
+
+
+def _address_in(scheduler_file) -> str:
+    """The ``address`` of a Dask scheduler file (JSON), or :class:`ExecutorError`."""
+    import json
+
+    try:
+        address = json.loads(Path(scheduler_file).read_text(encoding="utf-8"))["address"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ExecutorError(
+            f"scheduler file {str(scheduler_file)!r} is not a Dask scheduler file with an "
+            f"address ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(address, str):
+        raise ExecutorError(f"scheduler file {str(scheduler_file)!r}: address is not a string")
+    return address
+
+
 def connect(
     address: str | None = None,
     *,
@@ -126,8 +171,9 @@ def connect(
     Raises
     ------
     ExecutorError
-        If neither or both are given, the file does not exist, or the scheduler does not
-        answer within ``timeout_s`` seconds.
+        If neither or both are given, the file does not exist or holds no address, the
+        address is malformed (refused before any client is made), or the scheduler does
+        not answer within ``timeout_s`` seconds.
     """
     if (address is None) == (scheduler_file is None):
         raise ExecutorError("give exactly one of address and scheduler_file")
@@ -136,14 +182,13 @@ def connect(
     _require_distributed()
     from distributed import Client
 
-    where = address if address is not None else f"the address in {scheduler_file}"
+    where = address
+    if scheduler_file is not None:
+        address = _address_in(scheduler_file)
+        where = f"{address} (from {scheduler_file})"
+    _check_address(address)
     try:
-        client = Client(
-            address,
-            scheduler_file=None if scheduler_file is None else str(scheduler_file),
-            timeout=timeout_s,
-            set_as_default=False,
-        )
+        client = Client(address, timeout=timeout_s, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ExecutorError(
             f"cannot reach the Dask scheduler at {where} within {timeout_s:g} s "

@@ -14,6 +14,12 @@ minimal, rglru, mamba
     minGRU and minLSTM, Griffin's RG-LRU, Mamba's selective scan in its mixer.
 state_dicts
     Loading those four from the state dicts of ``mingru-pytorch`` and ``transformers``.
+state_dict, loading
+    Strict reading of trained state dicts (keys, prefixes, layers); the registry of loaders.
+full_transport
+    Norms (and the exact diagonal) of the full Jacobian products, by a sparse table.
+trained_window
+    The measured and fitted window of a trained network, with its assumptions.
 kernels
     The numba kernels (forward passes, per-lag transport), parallel over sequences.
 envelope_kernels
@@ -46,6 +52,7 @@ from .fit import EnvelopeFit, LawFit, fit_envelope
 from .gated import ConstGate, DiagGate, SharedGate
 from .gru import GRU
 from .init import Chrono, make_spectrum, random_inputs
+from .loading import LOADERS, Loaded, LoadError, load
 from .lstm import LSTM
 from .mamba import Mamba
 from .minimal import MinGRU, MinLSTM
@@ -56,6 +63,7 @@ from .transport import ORDERS, Transport, transport, transport_reference
 __all__ = [
     "ARCHITECTURES",
     "GRU",
+    "LOADERS",
     "LSTM",
     "ORDERS",
     "RGLRU",
@@ -70,6 +78,8 @@ __all__ = [
     "EnvelopeFit",
     "EnvelopeResult",
     "LawFit",
+    "LoadError",
+    "Loaded",
     "SharedGate",
     "Trajectory",
     "Transport",
@@ -77,6 +87,7 @@ __all__ = [
     "envelope",
     "fit_envelope",
     "load_state_dict",
+    "load",
     "log_envelope",
     "make_spectrum",
     "measure_envelope",

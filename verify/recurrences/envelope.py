@@ -115,7 +115,8 @@ def _logsumexp(a: np.ndarray, axis) -> np.ndarray:
 
 
 def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_hat=None,
-                     eps=1e-8, h0=None, device=None) -> EnvelopeResult:  # fmt: skip
+                     eps=1e-8, h0=None, device=None, progress=None,
+                     exact_method="kernel") -> EnvelopeResult:  # fmt: skip
     """Measure the envelope of ``net`` on inputs ``x``.
 
     Parameters
@@ -132,6 +133,13 @@ def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_
         Initial hidden state.
     device : {None, "cpu", "cuda"}, optional
         Where the transport runs (:mod:`verify.device`; ``"exact"`` is CPU-only).
+    progress : callable, optional
+        For ``"exact"``: called as ``progress(done, total)`` after each chunk of sequences
+        (its cost: :func:`verify.recurrences.transport.exact_cost`).
+    exact_method : {"kernel", "table"}
+        How ``"exact"`` is computed: the per-position numba kernel, or the sparse table of
+        Jacobian products (:func:`verify.recurrences.full_transport.exact_diagonal_sums`,
+        the same sums up to rounding, far cheaper for long lags and large H).
 
     Returns
     -------
@@ -144,11 +152,13 @@ def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_
     max_lag = check_lag(max_lag, x.shape[1])
     rates = unit_rates(net, optimizer, lr, v_hat, eps)
     traj = net.forward(x, h0)
-    return envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer, device=device)
+    return envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer, device=device,
+                                  progress=progress, exact_method=exact_method)  # fmt: skip
 
 
 def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
-                           correction_scale=1.0, device=None) -> EnvelopeResult:  # fmt: skip
+                           correction_scale=1.0, device=None, progress=None,
+                           exact_method="kernel") -> EnvelopeResult:  # fmt: skip
     """Envelope of an already computed trajectory with given per-unit rates (H,).
 
     ``correction_scale`` multiplies the first-order correction ``d / r`` (1 is THEORY's
@@ -162,9 +172,18 @@ def envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer="sgd",
             envelope_sums(fac, corr * correction_scale, order, max_lag), traj.h.shape[0],
             traj.h.shape[1] - 1, rates, order, optimizer,
         )  # fmt: skip
+    if exact_method not in ("kernel", "table"):
+        raise ValueError(f"exact_method must be 'kernel' or 'table', got {exact_method!r}")
+    if order == "exact" and exact_method == "table" and correction_scale == 1.0:
+        from .full_transport import exact_diagonal_sums
+
+        log_terms = exact_diagonal_sums(net, traj, max_lag, progress)
+        return _envelope_of_sums(_logsumexp(log_terms, axis=0), traj.h.shape[0],
+                                 traj.h.shape[1] - 1, rates, order, optimizer)  # fmt: skip
     log_terms, _, _ = _run(
-        net, traj, max_lag, order, np.zeros(net.hidden), False, correction_scale, device
-    )
+        net, traj, max_lag, order, np.zeros(net.hidden), False, correction_scale, device,
+        progress,
+    )  # fmt: skip
     return _envelope_of_sums(_logsumexp(log_terms, axis=0), traj.h.shape[0],
                              traj.h.shape[1] - 1, rates, order, optimizer)  # fmt: skip
 

@@ -96,7 +96,8 @@ class EnvelopeFit:
     best_name : str
     criterion : str
     fits : tuple of LawFit
-        All fits, sorted by the criterion.
+        All fits, sorted by the criterion (a law whose fitted parameters leave float64's
+        range is left out).
     lags, log_f : ndarray
         The data the laws were fitted to.
     """
@@ -232,12 +233,17 @@ def fit_envelope(envelope, lags=None, *, log=False, laws=LAW_NAMES, criterion="b
         raise ValueError(f"envelope must have at least 4 finite values in the lag range, got {n}")
     fits = []
     for name in laws:
-        params = {k: float(v) for k, v in _fit_one(name, ell, y).items()}
+        with np.errstate(over="ignore"):
+            params = {k: float(v) for k, v in _fit_one(name, ell, y).items()}
+        if not all(np.isfinite(v) and v > 0.0 for v in params.values()):
+            continue  # the law's parameters leave float64: it cannot describe these data
         rss = float(np.sum((law_log_values(name, params, ell) - y) ** 2))
         k = len(params)
         ln_sigma2 = np.log(max(rss, n * _RSS_FLOOR) / n)
         fits.append(LawFit(name, params, rss, n * ln_sigma2 + 2 * k,
                            n * ln_sigma2 + k * np.log(n), k))  # fmt: skip
+    if not fits:
+        raise ValueError("no envelope law could be fitted: every fit left float64's range")
     fits.sort(key=lambda f: getattr(f, criterion))
     return EnvelopeFit(best=fits[0].law(), best_name=fits[0].name, criterion=criterion,
                        fits=tuple(fits), lags=ell, log_f=y)  # fmt: skip

@@ -2,13 +2,13 @@
 
 ``weight_ih`` (G H, D), ``weight_hh`` (G H, H), ``bias_ih`` and ``bias_hh`` (G H,), the G gate
 blocks stacked in PyTorch's order (or another order named by ``gate_order``); loading from and
-saving to ``.npz`` files with those keys.
+saving to ``.npz`` files with those keys (loading strictly, through
+:mod:`verify.recurrences.state_dict`).
 """
 
 from __future__ import annotations
 
 from itertools import permutations
-from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from theory._validate import check_finite_array, check_int
 
 from .cells import Cell, check_shape
 from .init import check_scale, normal_weights
+from .state_dict import LoadError, torch_stack
 
 __all__ = ["TorchLayout"]
 
@@ -85,31 +86,22 @@ class TorchLayout(Cell):
         return cls(weight_ih, weight_hh, bias_ih, bias_hh, gate_order=gate_order)
 
     @classmethod
-    def from_npz(cls, path, prefix: str = "", gate_order=None):
-        """Load the four PyTorch-layout arrays from an ``.npz`` file.
+    def from_npz(cls, path, prefix: str = "", gate_order=None, layer=None):
+        """Load the PyTorch-layout arrays from an ``.npz`` state dict, strictly.
 
-        Keys are ``prefix + name`` for name in ``weight_ih, weight_hh, bias_ih, bias_hh``;
-        the ``_l0`` suffix of a ``torch.nn.GRU``/``LSTM`` state dict is also accepted.
+        Keys are ``prefix + name`` for name in ``weight_ih, weight_hh, bias_ih, bias_hh``
+        (a ``GRUCell``/``LSTMCell``), or the same with ``_l0, _l1, ...`` (a
+        ``torch.nn.GRU``/``LSTM``, whose ``layer`` must be named when there are several):
+        see :func:`verify.recurrences.state_dict.torch_stack`, whose errors (a
+        :class:`~verify.recurrences.state_dict.LoadError`, a ``ValueError``) this raises.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise ValueError(f"path must be an existing .npz file, got {str(path)!r}")
-        with np.load(path) as data:
-            arrays = {}
-            for key in cls.npz_keys:
-                for cand in (prefix + key, prefix + key + "_l0"):
-                    if cand in data:
-                        arrays[key] = np.array(data[cand])
-                        break
-                else:
-                    if key.startswith("bias"):
-                        arrays[key] = None
-                        continue
-                    raise ValueError(
-                        f"{prefix + key} is missing from {path.name}: expected keys "
-                        f"{[prefix + k for k in cls.npz_keys]}, found {sorted(data.files)}"
-                    )
-        return cls(**arrays, gate_order=gate_order)
+        st = torch_stack(path, prefix, cls.kind, layer)
+        a = st.layers[st.layer]
+        try:
+            return cls(a["weight_ih"], a["weight_hh"], a.get("bias_ih"), a.get("bias_hh"),
+                       gate_order=gate_order)  # fmt: skip
+        except ValueError as exc:
+            raise LoadError(f"prefix {prefix!r}: not {cls.kind.upper()} weights ({exc})") from None
 
     def save_npz(self, path) -> None:
         """Write the PyTorch-layout arrays to ``path`` (readable by :meth:`from_npz`)."""

@@ -37,6 +37,7 @@ __all__ = [
     "Transport",
     "envelope_sums",
     "envelope_sums_reference",
+    "exact_cost",
     "step_factors",
     "transport",
     "transport_reference",
@@ -197,12 +198,23 @@ def envelope_sums_reference(fac, corr, order, max_lag) -> np.ndarray:
         return np.log(out)
 
 
+def exact_cost(batch: int, steps: int, max_lag: int, hidden: int, state: int) -> float:
+    """Floating-point operations of the ``"exact"`` order (an estimate, before any work).
+
+    Per sequence, position and lag one ``(H, S) x (S, S)`` product: ``2 H S^2`` each, over
+    the ``T L - L (L - 1) / 2`` defined (position, lag) pairs.
+    """
+    pairs = steps * max_lag - max_lag * (max_lag - 1) / 2.0
+    return 2.0 * batch * pairs * hidden * state * state
+
+
 def resolve_device(device, order: str) -> str:
     """The device the transport of ``order`` runs on (``"exact"`` has no GPU kernel)."""
     return resolve(device, order != "exact", f"order={order!r}")
 
 
-def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0, device="cpu"):
+def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0, device="cpu",
+         progress=None):  # fmt: skip
     B, T1, H = traj.h.shape
     T = T1 - 1
     shape = (B, T, max_lag + 1, H) if store else (1, 1, 1, 1)
@@ -227,6 +239,8 @@ def _run(net, traj, max_lag, order, loglam, store, correction_scale=1.0, device=
                 jac, lift[sl], H, loglam, max_lag, env_m[sl], env_s[sl], store,
                 out_log[sl] if store else out_log, out_sgn[sl] if store else out_sgn,
             )  # fmt: skip
+            if progress is not None:
+                progress(sl.stop, B)
     else:
         fac, corr = (np.ascontiguousarray(a) for a in step_factors(net, traj, order))
         if correction_scale != 1.0:

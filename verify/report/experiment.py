@@ -1,4 +1,4 @@
-"""Report of the trained-network experiment (E1-E5).
+"""Report of the trained-network experiment (E1-E6).
 
 Rendering is pure (a run in, markdown out); :func:`write_experiment_report` writes the pages,
 figures, ``results.json`` and the trained weights the way :mod:`.writer` writes the claims
@@ -29,8 +29,22 @@ __all__ = [
 _TORCH_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
+#: Profiles sized for CI, not for evidence: their pages say so.
+SMOKE_PROFILES = ("quick", "tiny")
+SMOKE_NOTE = (
+    "**This is the `{profile}` profile: a smoke test of the pipeline for CI, not powered to "
+    "decide.** One seed per condition and few sequences; its verdicts show that every check "
+    "runs end to end. The evidence is the `standard` profile (`learnwin experiment "
+    "--standard`)."
+)
+
+
 def _provenance(run) -> str:
     return provenance_block(run, f"root seed: `{run.seed}`")
+
+
+def _smoke(run) -> list[str]:
+    return [SMOKE_NOTE.format(profile=run.profile), ""] if run.profile in SMOKE_PROFILES else []
 
 
 def check_page(result, run, figures: dict[str, str] | None = None) -> str:
@@ -38,12 +52,14 @@ def check_page(result, run, figures: dict[str, str] | None = None) -> str:
     nc = result.negative_control
     parts = [
         f"# {result.claim}: {result.title}\n",
+        *_smoke(run),
         f"**Verdict: {VERDICT.get(result.verdict, result.verdict)}**\n",
         f"- predicted: {result.predicted}",
         f"- measured: {result.measured}",
         f"- tolerance: {result.tolerance}",
         f"- negative control: {nc.get('description', '')} — rejected: "
         f"{'yes' if nc.get('rejected') else 'no'} ({nc.get('detail', '')})",
+        f"- resolution: {_resolution(result.resolution)}",
         f"- root seed: `{result.seed}`\n",
     ]
     if result.notes:
@@ -55,6 +71,14 @@ def check_page(result, run, figures: dict[str, str] | None = None) -> str:
         parts += ["## Parameters\n"] + [f"- {k}: `{v}`" for k, v in result.params.items()]
     parts += ["\n## Provenance\n", _provenance(run)]
     return "\n".join(parts)
+
+
+def _resolution(res: dict) -> str:
+    if not res:
+        return "not stated"
+    return "; ".join(
+        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in res.items()
+    )
 
 
 def experiment_index(run, pages: dict[str, str], weights: list[str] | None = None) -> str:
@@ -73,7 +97,8 @@ def experiment_index(run, pages: dict[str, str], weights: list[str] | None = Non
         "Trained GRUs and LSTMs on the multi-lag regression task of THEORY.md section 8; "
         "every planted lag's learned kernel c_hat/c, the envelope f_hat of each checkpoint "
         "with the optimizer's per-unit rates, and the gradient-noise tail index alpha_hat, "
-        "reduced into the checks E1-E5. Thresholds were fixed before the runs.\n",
+        "reduced into the checks E1-E6. Thresholds were fixed before the runs.\n",
+        *_smoke(run),
         "## Verdicts\n",
         markdown_table(summary),
         "## Pages\n",
@@ -82,8 +107,9 @@ def experiment_index(run, pages: dict[str, str], weights: list[str] | None = Non
     parts += [
         "\n## Cells\n",
         markdown_table(run.table),
-        "N_emp: sequences seen when the lag was first learned (`-` never, `*` already at "
-        "the first checkpoint).\n",
+        "N_emp: sequences seen when the lag is learned (lower bootstrap bound of c_hat/c >= "
+        "0.5): *stays*, from that checkpoint to the end; *first*, the first time (`-` never, "
+        "`*` already at the first checkpoint).\n",
     ]
     if weights:
         parts += [
@@ -134,7 +160,10 @@ def write_experiment_report(run, out_dir, *, figures: bool = True) -> Path:
                 rel = f"weights/{_safe(r.name)}.npz"
                 (tmp / "weights").mkdir(exist_ok=True)
                 arrays = {k: r.weights[k] for k in _TORCH_KEYS}
-                arrays.update(readout_w=r.weights["readout_w"], readout_b=r.weights["readout_b"])
+                # the readout as a module of its own (PyTorch's nn.Linear names), so that
+                # the cell's keys are the only top-level ones and load strictly
+                arrays["readout.weight"] = r.weights["readout_w"]
+                arrays["readout.bias"] = r.weights["readout_b"]
                 np.savez(tmp / rel, **arrays)
                 weights.append(rel)
         (tmp / "index.md").write_text(experiment_index(run, pages, weights), encoding="utf-8")

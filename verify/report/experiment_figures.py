@@ -1,6 +1,7 @@
 """Figures of the trained-network experiment (matplotlib, headless): plain data in, PNG out.
 
-Each maker draws one key of a check's ``figures`` data (see :mod:`verify.training.claims`).
+Each maker draws one key of a check's ``figures`` data (the check modules of
+:mod:`verify.training`).
 """
 
 from __future__ import annotations
@@ -109,7 +110,33 @@ def _psi(data, path):
     plt.close(fig)
 
 
-_MAKERS = {"e1_heatmap": _heatmap, "e2_slopes": _slopes, "e4_windows": _windows, "e5_psi": _psi}
+def _ndet(data, path):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for d in data:
+        x, y = np.array(d["log_f"]), np.log(np.array(d["n_det"], dtype=float))
+        ok = np.isfinite(y)
+        line = ax.plot(x[ok], y[ok], "o", label=d["network"])
+        if ok.sum() >= 2:
+            xs = np.linspace(x[ok].min(), x[ok].max(), 10)
+            mx, my = x[ok].mean(), y[ok].mean()
+            ax.plot(xs, my - d["kappa"] * (xs - mx), "-", color=line[0].get_color(), lw=1)
+    ax.set_xlabel("log f_hat(lag) (transport, unit rates)")
+    ax.set_ylabel("log N_det(lag) (subsampling)")
+    ax.set_title("Lines: slope -kappa(alpha_hat) through the centroid", fontsize=8)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+_MAKERS = {
+    "e1_heatmap": _heatmap,
+    "e2_slopes": _slopes,
+    "e4_windows": _windows,
+    "e5_psi": _psi,
+    "e6_ndet": _ndet,
+}
 
 
 def make_experiment_figures(checks, folder) -> dict[str, dict[str, str]]:

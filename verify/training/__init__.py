@@ -17,8 +17,14 @@ train
     One cell: train on fresh batches, measure on a geometric grid of sequences seen.
 experiment
     Profiles, the list of independent cells, a serial map, the run.
+lag_signal
+    The per-sequence gradient carried through each lag (forward mode, time-averaged
+    input-weight directions), for E6.
 claims
-    The reduce into the checks E1-E5 (thresholds fixed in advance).
+    The reduce into the checks E1-E6 (thresholds fixed in advance), one module per family:
+    ``learning`` (the learned criterion, summaries, training controls), ``learning_time``
+    (E1, E2), ``windows`` and ``prediction`` (E3, E4), ``psi`` (E5), ``detection_size`` and
+    ``gradient_detection`` (E6); plain NumPy.
 command
     ``learnwin experiment``.
 """

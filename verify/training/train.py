@@ -59,6 +59,12 @@ class TrainConfig:
         for the envelope, sequences for psi.
     n_directions : int
         Random projections of the per-sequence gradients.
+    e6_batch : int
+        Sequences of the detection-size measurement (E6) at the untrained start and at the
+        last checkpoint; 0: not measured.
+    e6_directions, e6_positions : int
+        Its random input-weight directions and injection positions
+        (:func:`verify.training.lag_signal.lag_contributions`).
     device : {"cpu", "cuda"}
     """
 
@@ -80,6 +86,9 @@ class TrainConfig:
     probe_batch: int = 16
     psi_batch: int = 128
     n_directions: int = 8
+    e6_batch: int = 0
+    e6_directions: int = 2
+    e6_positions: int = 2
     device: str = "cpu"
 
     def __post_init__(self):
@@ -110,6 +119,10 @@ class TrainConfig:
         for name in ("eval_batch", "noise_batch", "probe_batch", "psi_batch"):
             check_int(name, getattr(self, name), lo=16 if name != "probe_batch" else 1)
         check_int("n_directions", self.n_directions, lo=1)
+        if self.e6_batch:
+            check_int("e6_batch", self.e6_batch, lo=64)
+        check_int("e6_directions", self.e6_directions, lo=1)
+        check_int("e6_positions", self.e6_positions, lo=1)
 
     @property
     def learning_rate(self) -> float:
@@ -153,6 +166,10 @@ class CellResult:
         The per-lag statistic at the last checkpoint, weighted by ``f_hat``.
     weights : dict of ndarray
         Final canonical parameters (PyTorch layout for GRU/LSTM).
+    e6 : dict
+        ``{"init": ..., "final": ...}``, each ``{"g", "total", "log_f"}``: the lag-resolved
+        per-sequence gradients at the planted lags and ``log f_hat`` there with unit rates
+        (empty when not measured).
     """
 
     name: str
@@ -173,6 +190,7 @@ class CellResult:
     loss: np.ndarray
     psi: np.ndarray
     weights: dict = field(default_factory=dict)
+    e6: dict = field(default_factory=dict)
     runtime_s: float = 0.0
     versions: dict = field(default_factory=dict)
 
@@ -204,6 +222,20 @@ def _optimizer(model, cfg: TrainConfig):
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(p, lr=lr, weight_decay=cfg.weight_decay)
     return torch.optim.RMSprop(p, lr=lr)
+
+
+def _e6(model, task, cfg, probe, seed):
+    """The detection-size measurement of one network (E6), on the CPU."""
+    from . import diagnostics as dg
+    from .lag_signal import lag_contributions
+    from .task import make_batch
+
+    b = make_batch(task, cfg.e6_batch, "psi", 1)
+    out = lag_contributions(
+        model, b.x, b.y, task.lags, cfg.e6_directions, cfg.e6_positions, seed=seed
+    )
+    log_f, _ = dg.network_envelope(model, {"optimizer": "sgd", "lr": 1.0}, probe, task.max_lag)
+    return {"g": out["g"], "total": out["total"], "log_f": np.asarray(log_f)[list(task.lags)]}
 
 
 def run_cell(cell: Cell) -> CellResult:
@@ -251,6 +283,10 @@ def run_cell(cell: Cell) -> CellResult:
             "loss",
         )
     }
+    e6 = {}
+    measure_e6 = cfg.e6_batch > 0 and cell.role in ("main", "spectrum")
+    if measure_e6:
+        e6["init"] = _e6(model, task, cfg, probe, int(seeds[3]))
     step = 0
     for target in checkpoint_steps(cfg.n_first, cfg.n_max, cfg.batch, cfg.ratio):
         model.to(device)
@@ -289,6 +325,8 @@ def run_cell(cell: Cell) -> CellResult:
             ("loss", mse),
         ):
             rows[key].append(val)
+    if measure_e6:
+        e6["final"] = _e6(model, task, cfg, probe, int(seeds[3]))
     psi = dg.psi_samples(model, make_batch(task, cfg.psi_batch, "psi"), L, seed=int(seeds[3]))
     psi = psi * np.exp(log_f - np.max(log_f))  # weighted by mu (the envelope), as the author
     return CellResult(
@@ -301,6 +339,7 @@ def run_cell(cell: Cell) -> CellResult:
         **{k: np.asarray(v, dtype=np.int64 if k == "ns" else np.float64) for k, v in rows.items()},
         psi=psi,
         weights=model.arrays(),
+        e6=e6,
         runtime_s=time.perf_counter() - t0,
         versions={"torch": torch.__version__, "numpy": np.__version__},
     )
