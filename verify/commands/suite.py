@@ -59,7 +59,10 @@ def _run(args, *, write_report: bool):
         )
     suite.command = "learnwin " + " ".join(sys.argv[1:])
     print(summary_table(suite.results))
-    print(f"{sum(r.passed for r in suite.results)}/{len(suite.results)} claims pass "
+    n_open = sum(r.verdict == "inconclusive" for r in suite.results)
+    n_pass = sum(r.passed for r in suite.results) - n_open
+    undecided = f", {n_open} inconclusive (the data did not decide)" if n_open else ""
+    print(f"{n_pass}/{len(suite.results)} claims pass{undecided} "
           f"({suite.runtime_s:.1f} s, seed {suite.seed}, profile {profile})")  # fmt: skip
     if args.json:
         write_atomic(args.json, json.dumps(suite.as_dict(), indent=2, sort_keys=True))
