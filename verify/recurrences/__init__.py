@@ -12,7 +12,7 @@ diagonal
     Diagonal linear recurrences ``h_t = a_t h_{t-1} + b_t`` (one scan, one retention path).
 minimal, rglru, mamba
     minGRU and minLSTM, Griffin's RG-LRU, Mamba's selective scan in its mixer.
-state_dicts
+layer_state_dicts
     Loading those four from the state dicts of ``mingru-pytorch`` and ``transformers``.
 state_dict, loading
     Strict reading of trained state dicts (keys, prefixes, layers); the registry of loaders.
@@ -52,12 +52,12 @@ from .fit import EnvelopeFit, LawFit, fit_envelope
 from .gated import ConstGate, DiagGate, SharedGate
 from .gru import GRU
 from .init import Chrono, make_spectrum, random_inputs
+from .layer_state_dicts import ARCHITECTURES, load_state_dict
 from .loading import LOADERS, Loaded, LoadError, load
 from .lstm import LSTM
 from .mamba import Mamba
 from .minimal import MinGRU, MinLSTM
 from .rglru import RGLRU
-from .state_dicts import ARCHITECTURES, load_state_dict
 from .transport import ORDERS, Transport, transport, transport_reference
 
 __all__ = [

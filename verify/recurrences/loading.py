@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .gru import GRU
+from .layer_state_dicts import ARCHITECTURES, load_state_dict
 from .lstm import LSTM
 from .state_dict import LoadError, torch_stack
-from .state_dicts import ARCHITECTURES, load_state_dict
 
 __all__ = ["LOADERS", "LoadError", "Loaded", "load"]
 
@@ -100,7 +100,7 @@ def _layer_loader(arch):
 
     load_layer.__doc__ = (
         f"Load a {arch} layer from its module's state dict (``.npz`` or ``.safetensors``; "
-        ":func:`verify.recurrences.state_dicts.load_state_dict`)."
+        ":func:`verify.recurrences.layer_state_dicts.load_state_dict`)."
     )
     return load_layer
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import verify.recurrences as rec
-from verify.recurrences.state_dicts import read_safetensors
+from verify.recurrences.layer_state_dicts import read_safetensors
 
 
 def call(argv, capsys):
