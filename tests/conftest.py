@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # ``ci`` is the default: derandomized, so every run draws the same examples, no deadline
@@ -26,3 +27,10 @@ def pytest_ignore_collect(collection_path, config):
 
         return None if cuda_available() else True
     return None
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    """A fresh temporary working folder: it shows every file a command call touched."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from _cli_calls import call
 
 import verify.recurrences as rec
 from verify.device import cuda_available
@@ -192,21 +193,6 @@ def test_window_with_noise_samples(tmp_path, gru_weights):
 # ----------------------------------------------------------------------------- bad input
 # in process (verify.cli.main), in a temporary working folder: fast, and the folder shows
 # every file a call touched
-
-
-def call(argv, capsys):
-    from verify.cli import main
-
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 @pytest.mark.parametrize("flag", ["--report", "--out"])

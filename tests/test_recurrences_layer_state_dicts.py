@@ -6,18 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from _cli_calls import call
 
 import verify.recurrences as rec
 from verify.recurrences.layer_state_dicts import read_safetensors
-
-
-def call(argv, capsys):
-    from verify.cli import main
-
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def mamba_arrays(prefix="", seed=0):
@@ -29,12 +21,6 @@ def mamba_arrays(prefix="", seed=0):
         "A_log": net.A_log, "D": net.D, "out_proj.weight": net.out_proj_weight,
     }  # fmt: skip
     return net, {prefix + k: v for k, v in arrays.items()}
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_mamba_npz_round_trip_and_prefix(cwd):

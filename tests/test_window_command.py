@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from _cli_calls import call
 
 import theory
 import verify.recurrences as rec
@@ -19,21 +20,6 @@ from verify.recurrences.trained_window import (
     estimate_window,
     measured_interval,
 )
-
-
-def call(argv, capsys):
-    from verify.cli import main
-
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _lstm_stack(path, layers=2, hidden=6, inputs=3, prefix="", seed=0):
