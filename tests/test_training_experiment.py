@@ -103,6 +103,14 @@ def test_verdicts_are_from_the_allowed_set(tiny):
     e6 = tiny[1]["checks"][5]
     assert e6["params"]["positive_control"]["recovered"]
     assert e6["params"]["positive_control"]["v1_rejected"]
+    # E5's null grid: flip on/off x epsilon, observed beside theory.snr's prediction; the
+    # flip at a larger epsilon cannot call more null lags detectable
+    grid = tiny[1]["checks"][4]["params"]["null_grid"]
+    assert [(g["flip"], g["epsilon"]) for g in grid] == [
+        (f, e) for f in (True, False) for e in (0.05, 0.1, 0.2)
+    ]
+    assert all(0 <= g["observed"] <= 1 and 0 <= g["predicted"] <= 1 for g in grid)
+    assert grid[0]["observed"] >= grid[1]["observed"] >= grid[2]["observed"]
     # every E check states its resolution
     assert all(c["resolution"] for c in tiny[1]["checks"] if c["claim"] in ("E1", "E2", "E6"))
 

@@ -17,12 +17,15 @@ window
     H_N in closed form, its integer value and its growth regime in N.
 spectra
     Envelopes derived from gate spectra (homogeneous, Beta, uniform, log-uniform).
+snr
+    The author's per-lag SNR test under the null: where the sign flip (or a mean
+    extrapolated from few samples) declares pure noise detectable.
 initialisations
     The spectra of today's standard initialisations (RG-LRU, Mamba's S4D-real, minGRU),
     their envelopes, asymptotic laws and windows.
 """
 
-from . import initialisations, spectra
+from . import initialisations, snr, spectra
 from .complexity import Detection, SampleComplexity, sample_complexity
 from .laws import (
     LAWS,
@@ -62,5 +65,6 @@ __all__ = [
     "sas_cdf",
     "sas_quantile",
     "initialisations",
+    "snr",
     "spectra",
 ]
