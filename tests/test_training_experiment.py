@@ -98,7 +98,7 @@ def test_report_pages_figures_and_weights(tiny):
 def test_verdicts_are_from_the_allowed_set(tiny):
     from verify.claims.base import VERDICTS
 
-    assert [c["claim"] for c in tiny[1]["checks"]] == ["E1", "E2", "E3", "E4", "E5", "E6"]
+    assert [c["claim"] for c in tiny[1]["checks"]] == ["E1", "E2", "E3", "E4", "E5", "E6", "E7"]
     assert {c["verdict"] for c in tiny[1]["checks"]} <= set(VERDICTS)
     e6 = tiny[1]["checks"][5]
     assert e6["params"]["positive_control"]["recovered"]
@@ -111,8 +111,12 @@ def test_verdicts_are_from_the_allowed_set(tiny):
     ]
     assert all(0 <= g["observed"] <= 1 and 0 <= g["predicted"] <= 1 for g in grid)
     assert grid[0]["observed"] >= grid[1]["observed"] >= grid[2]["observed"]
+    # E7 on the tiny profile's one independent network: measured, but undecided
+    e7 = tiny[1]["checks"][6]
+    assert e7["params"]["trained"]["n"] == 1 and e7["verdict"] == "inconclusive"
+    assert {r["checkpoint"] for r in e7["rows"]} == {"init", "final"}
     # every E check states its resolution
-    assert all(c["resolution"] for c in tiny[1]["checks"] if c["claim"] in ("E1", "E2", "E6"))
+    assert all(c["resolution"] for c in tiny[1]["checks"] if c["claim"] in ("E1", "E2", "E6", "E7"))
 
 
 def test_sign_flip_makes_zero_mean_lags_detectable():

@@ -7,7 +7,7 @@ verify   run the claims, print a summary table, write the report (exit 0 all pas
 report   run the claims and write the markdown report with figures
 formula  closed forms and numbers for one envelope law
 window   a trained layer's measured and fitted learnability window
-experiment  train GRUs/LSTMs and check E1-E5 on them (verify.training.command)
+experiment  train GRUs/LSTMs and check E1-E7 on them (verify.training.command)
 selftest    plant errors and show which claim notices each (verify.selftest.command)
 
 This module builds the parser and dispatches; the handlers of the first four commands

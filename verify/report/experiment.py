@@ -1,4 +1,4 @@
-"""Report of the trained-network experiment (E1-E6).
+"""Report of the trained-network experiment (E1-E7).
 
 Rendering is pure (a run in, markdown out); :func:`write_experiment_report` writes the pages,
 figures, ``results.json`` and the trained weights the way :mod:`.writer` writes the claims
@@ -97,7 +97,7 @@ def experiment_index(run, pages: dict[str, str], weights: list[str] | None = Non
         "Trained GRUs and LSTMs on the multi-lag regression task of THEORY.md section 8; "
         "every planted lag's learned kernel c_hat/c, the envelope f_hat of each checkpoint "
         "with the optimizer's per-unit rates, and the gradient-noise tail index alpha_hat, "
-        "reduced into the checks E1-E6. Thresholds were fixed before the runs.\n",
+        "reduced into the checks E1-E7. Thresholds were fixed before the runs.\n",
         *_smoke(run),
         "## Verdicts\n",
         markdown_table(summary),

@@ -21,10 +21,11 @@ lag_signal
     The per-sequence gradient carried through each lag (forward mode, time-averaged
     input-weight directions), for E6.
 claims
-    The reduce into the checks E1-E6 (thresholds fixed in advance), one module per family:
+    The reduce into the checks E1-E7 (thresholds fixed in advance), one module per family:
     ``learning`` (the learned criterion, summaries, training controls), ``learning_time``
     (E1, E2), ``windows`` and ``prediction`` (E3, E4), ``psi`` (E5), ``detection_size`` and
-    ``gradient_detection`` (E6); plain NumPy.
+    ``gradient_detection`` (E6), ``transport_fidelity`` (E7: the first-order envelope against
+    the exact and the full transport on trained networks); plain NumPy.
 command
     ``learnwin experiment``.
 """

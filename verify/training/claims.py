@@ -1,4 +1,4 @@
-"""The reduce: cell results in, the checks E1-E6 out (plain NumPy, no torch).
+"""The reduce: cell results in, the checks E1-E7 out (plain NumPy, no torch).
 
 One module per check family, each with its thresholds fixed in advance:
 
@@ -7,7 +7,9 @@ One module per check family, each with its thresholds fixed in advance:
 * :mod:`.learning_time` -- E1 (order) and E2 (scaling, with its synthetic positive control);
 * :mod:`.windows` -- E3 (heavier tails) and E4 (one calibrated constant);
 * :mod:`.psi` -- E5 (the author's psi/SNR pipeline);
-* :mod:`.gradient_detection` -- E6 (the theorem's detection size on real gradients).
+* :mod:`.gradient_detection` -- E6 (the theorem's detection size on real gradients);
+* :mod:`.transport_fidelity` -- E7 (the diagonal first-order envelope against the exact and
+  the full transport on trained networks).
 
 Verdicts are those of :data:`verify.claims.base.VERDICTS`: ``pass``, ``partial``,
 ``inconclusive`` (the data cannot decide), ``fail``, ``error``.
@@ -22,13 +24,14 @@ from .learning import LEARNED, controls, signal_cells, summarise
 from .learning_time import check_e1, check_e2, fmt_n
 from .prediction import calibrate
 from .psi import check_e5
+from .transport_fidelity import check_e7
 from .windows import check_e3, check_e4, windows
 
 __all__ = ["LEARNED", "reduce_cells", "summarise"]
 
 
 def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, probe=None):
-    """All checks E1-E6 from the cell results; returns ``(checks, summary rows, log C)``."""
+    """All checks E1-E7 from the cell results; returns ``(checks, summary rows, log C)``."""
     sums = []
     for r in results:
         s = summarise(r)
@@ -46,6 +49,7 @@ def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, 
         check_e4(results, sums, control, log_c, reference, wins),
         check_e5(signal, seed),
         check_e6([(r.name, r.e6) for r in results if getattr(r, "e6", None)], seed),
+        check_e7([(r.name, r.transport) for r in results if getattr(r, "transport", None)]),
     ]
     checks[0].figures["e1_heatmap"] = [
         {"cell": r.name, "N": r.ns.tolist(), "lags": s["lags"].tolist(), "ratio": r.ratio.tolist()}

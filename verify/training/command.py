@@ -1,4 +1,4 @@
-"""``learnwin experiment``: train networks, measure their windows, check E1-E5, write a report.
+"""``learnwin experiment``: train networks, measure their windows, check E1-E7, write a report.
 
 This module imports torch only inside :func:`run`, so that ``learnwin`` works without the
 ``train`` extra (the command then says how to install it).
@@ -24,7 +24,7 @@ def add_parser(subparsers):
     """Register ``experiment`` on an ``argparse`` sub-parser collection."""
     e = subparsers.add_parser(
         "experiment",
-        help="train GRUs/LSTMs on the multi-lag task and check E1-E6 (needs torch)",
+        help="train GRUs/LSTMs on the multi-lag task and check E1-E7 (needs torch)",
     )
     g = e.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="the quick profile (default)")

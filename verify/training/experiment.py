@@ -1,10 +1,10 @@
-"""The trained-network experiment: profiles, the list of cells, a map, a reduce into E1-E5.
+"""The trained-network experiment: profiles, the list of cells, a map, a reduce into E1-E7.
 
 A run is ``reduce(map_cells(run_cell, build_cells(profile, ...)))``.  Each cell is a pure
 function of its (task, training configuration, seed) and returns a small
 :class:`~verify.training.train.CellResult`; :func:`map_cells` is a plain serial map that
 another executor may replace.  The reduce (:mod:`verify.training.claims`) turns the results
-into the checks E1-E5.
+into the checks E1-E7.
 
 Seeds: seed index ``k`` of a run with root seed ``S`` uses the integer drawn from
 ``SeedSequence(S, spawn_key=(k,))`` for its data and its initial weights, whatever the
@@ -196,6 +196,7 @@ PROFILES = {
             lr=None,
             noise_batch=128,
             psi_batch=512,
+            transport_probe=1,  # E7's exact and full transport: ~1e11 flops per sequence here
         ),
         archs=("gru", "lstm", "diaggate", "constgate"),
         optimizers=("adamw", "sgd", "sgdm", "rmsprop"),
@@ -318,7 +319,7 @@ def map_cells(fn: Callable, cells, progress: Callable | None = None) -> list:
 
 @dataclass
 class ExperimentRun:
-    """A finished run: the checks E1-E5, the per-cell table and the raw cell results."""
+    """A finished run: the checks E1-E7, the per-cell table and the raw cell results."""
 
     checks: list
     table: list
@@ -400,7 +401,7 @@ def run_experiment(
     mapper=None,
     command: str = "",
 ) -> ExperimentRun:
-    """Build the cells, map them (``mapper``, default :func:`map_cells`), reduce into E1-E5."""
+    """Build the cells, map them (``mapper``, default :func:`map_cells`), reduce into E1-E7."""
     import time
 
     from .claims import reduce_cells

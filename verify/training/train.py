@@ -65,6 +65,9 @@ class TrainConfig:
     e6_directions, e6_positions : int
         Its random input-weight directions and injection positions
         (:func:`verify.training.lag_signal.lag_contributions`).
+    transport_probe : int
+        Probe sequences of the transport comparison (E7: first order, exact diagonal and
+        full transport) at the untrained start and at the last checkpoint; 0: not measured.
     device : {"cpu", "cuda"}
     """
 
@@ -89,6 +92,7 @@ class TrainConfig:
     e6_batch: int = 0
     e6_directions: int = 2
     e6_positions: int = 2
+    transport_probe: int = 4
     device: str = "cpu"
 
     def __post_init__(self):
@@ -123,6 +127,7 @@ class TrainConfig:
             check_int("e6_batch", self.e6_batch, lo=64)
         check_int("e6_directions", self.e6_directions, lo=1)
         check_int("e6_positions", self.e6_positions, lo=1)
+        check_int("transport_probe", self.transport_probe, lo=0)
 
     @property
     def learning_rate(self) -> float:
@@ -166,6 +171,9 @@ class CellResult:
         The per-lag statistic at the last checkpoint, weighted by ``f_hat``.
     weights : dict of ndarray
         Final canonical parameters (PyTorch layout for GRU/LSTM).
+    transport : dict
+        ``{"init": ..., "final": ...}`` of :func:`verify.training.transport_fidelity.measure`
+        (empty when not measured).
     e6 : dict
         ``{"init": ..., "final": ...}``, each ``{"g", "total", "log_f"}``: the lag-resolved
         per-sequence gradients at the planted lags and ``log f_hat`` there with unit rates
@@ -191,6 +199,7 @@ class CellResult:
     psi: np.ndarray
     weights: dict = field(default_factory=dict)
     e6: dict = field(default_factory=dict)
+    transport: dict = field(default_factory=dict)
     runtime_s: float = 0.0
     versions: dict = field(default_factory=dict)
 
@@ -236,6 +245,13 @@ def _e6(model, task, cfg, probe, seed):
     )
     log_f, _ = dg.network_envelope(model, {"optimizer": "sgd", "lr": 1.0}, probe, task.max_lag)
     return {"g": out["g"], "total": out["total"], "log_f": np.asarray(log_f)[list(task.lags)]}
+
+
+def _transport(model, probe, max_lag):
+    """The transport comparison of one network (E7), on the CPU."""
+    from .transport_fidelity import measure
+
+    return measure(model.to_cell(), np.asarray(probe, dtype=np.float64), max_lag)
 
 
 def run_cell(cell: Cell) -> CellResult:
@@ -287,6 +303,11 @@ def run_cell(cell: Cell) -> CellResult:
     measure_e6 = cfg.e6_batch > 0 and cell.role in ("main", "spectrum")
     if measure_e6:
         e6["init"] = _e6(model, task, cfg, probe, int(seeds[3]))
+    transport = {}
+    # the independent networks (the tails cells share their start with a main cell)
+    measure_transport = cfg.transport_probe > 0 and cell.role in ("main", "spectrum")
+    if measure_transport:
+        transport["init"] = _transport(model, probe[: cfg.transport_probe], L)
     step = 0
     for target in checkpoint_steps(cfg.n_first, cfg.n_max, cfg.batch, cfg.ratio):
         model.to(device)
@@ -327,6 +348,8 @@ def run_cell(cell: Cell) -> CellResult:
             rows[key].append(val)
     if measure_e6:
         e6["final"] = _e6(model, task, cfg, probe, int(seeds[3]))
+    if measure_transport:
+        transport["final"] = _transport(model, probe[: cfg.transport_probe], L)
     psi = dg.psi_samples(model, make_batch(task, cfg.psi_batch, "psi"), L, seed=int(seeds[3]))
     psi = psi * np.exp(log_f - np.max(log_f))  # weighted by mu (the envelope), as the author
     return CellResult(
@@ -340,6 +363,7 @@ def run_cell(cell: Cell) -> CellResult:
         psi=psi,
         weights=model.arrays(),
         e6=e6,
+        transport=transport,
         runtime_s=time.perf_counter() - t0,
         versions={"torch": torch.__version__, "numpy": np.__version__},
     )
