@@ -29,7 +29,11 @@ def test_judge_three_way():
     near = 1.0 + 0.001 * np.random.default_rng(0).standard_normal((20, 3))
     assert c10._judge(near, z)[-1] == "pass"
     assert c10._judge(near * 1.5, z)[-1] == "fail"
-    wide = 1.0 + 0.2 * np.random.default_rng(1).standard_normal((20, 3))
+    # shown inside at one-sided 90 % though the interval at z reaches outside: PASS
+    fair = 1.0 + 0.2 * np.random.default_rng(1).standard_normal((20, 3))
+    _, se, lo, hi, verdict = c10._judge(fair, z)
+    assert verdict == "pass" and (lo.min() < 0.9 or hi.max() > 1.1)
+    wide = 1.0 + 0.4 * np.random.default_rng(1).standard_normal((20, 3))
     assert c10._judge(wide, z)[-1] == "inconclusive"
 
 
