@@ -135,7 +135,7 @@ def full_transport_cost(batch: int, steps: int, max_lag: int, hidden: int, state
         for m, lo, hi in _segments(steps, max_lag):
             n_l, n_r = m - lo + 1, hi - m
             flops += (n_l + n_r - 2) * 2.0 * S**3 + (n_l + n_r) * grams
-            flops += n_l * n_r * S * (S + 1) * n_kinds  # packed upper triangles
+            flops += 2.0 * n_l * n_r * S * S * n_kinds
     return batch * flops
 
 
@@ -185,7 +185,7 @@ def _gram_rows(a):
 
 
 def _grams(prods, H, kinds, side, lift):
-    """Gram matrices per kind, packed to (n, S (S + 1) / 2) (:func:`_packed`).
+    """Gram matrices per kind, flattened to (n, S*S).
 
     Right side (``X``): ``X_rows^T X_rows`` for the output rows of the kind; left side
     (``Y``): ``Y_cols Y_cols^T`` for its input columns (the ``c`` columns lifted).
@@ -204,20 +204,7 @@ def _grams(prods, H, kinds, side, lift):
         if "c" in kinds:
             yl = yt[:, H:, :] + yt[:, :H, :] * lift[:, :, None]
             out["c"] = _gram_rows(yl)
-    return {k: _packed(v) for k, v in out.items()}
-
-
-def _packed(g):
-    """Symmetric (n, S, S) Gram matrices as their upper triangles, weighted by ``sqrt(w)``.
-
-    ``w`` is 1 on the diagonal and 2 off it, so the dot product of two packed rows is the
-    Frobenius inner product ``<G, K>`` of the full matrices (and a row's norm is ``||G||_F``):
-    half the work of the inner products that dominate the cost.
-    """
-    S = g.shape[1]
-    iu, ju = np.triu_indices(S)
-    w = np.where(iu == ju, 1.0, np.sqrt(2.0))
-    return g[:, iu, ju] * w
+    return {k: v.reshape(n, S * S) for k, v in out.items()}
 
 
 def _explicit(xs, ys, rows, cols, H, lift_left, kinds):
