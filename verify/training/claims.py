@@ -20,12 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from .gradient_detection import check_e6
-from .learning import LEARNED, controls, signal_cells, summarise
+from .learning import LEARNED, controls, signal_cells, summarise, unit_envelope
 from .learning_time import check_e1, check_e2, fmt_n
 from .prediction import calibrate
 from .psi import check_e5
 from .transport_fidelity import check_e7
-from .windows import check_e3, check_e4, windows
+from .windows import calibrations, check_e3, check_e4, windows
 
 __all__ = ["LEARNED", "reduce_cells", "summarise"]
 
@@ -36,11 +36,12 @@ def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, 
     for r in results:
         s = summarise(r)
         s["log_f_all"] = np.mean(r.log_f, axis=0)
+        s["log_f_all_unit"] = unit_envelope(r)
         sums.append(s)
     control = controls(results, sums, probe)
     refs = [s for r, s in zip(results, sums, strict=True) if r.condition == reference]
     log_c = calibrate(refs)
-    wins = windows(results, sums, log_c)
+    wins = windows(results, sums, log_c, calibrations(results, sums))
     signal = signal_cells(results, sums)
     checks = [
         check_e1(results, sums, control),

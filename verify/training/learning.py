@@ -22,7 +22,16 @@ import math
 
 import numpy as np
 
-__all__ = ["LEARNED", "controls", "gate", "gate_note", "kappa", "signal_cells", "summarise"]
+__all__ = [
+    "LEARNED",
+    "controls",
+    "gate",
+    "gate_note",
+    "kappa",
+    "signal_cells",
+    "summarise",
+    "unit_envelope",
+]
 
 #: Lower bootstrap bound of c_hat / c at which a planted lag counts as learned.
 LEARNED = 0.5
@@ -48,6 +57,17 @@ def _stays(learned):
     return out
 
 
+def _log_rate(r) -> np.ndarray:
+    """Per-checkpoint ``log`` mean rate of a cell (0 for results that predate it)."""
+    lr = np.asarray(getattr(r, "log_rate", ()), dtype=float)
+    return lr if lr.size == len(r.ns) else np.zeros(len(r.ns))
+
+
+def unit_envelope(r) -> np.ndarray:
+    """Mean over checkpoints of ``log f_hat - log mean rate``, at every lag 0..L."""
+    return np.mean(np.asarray(r.log_f) - _log_rate(r)[:, None], axis=0)
+
+
 def summarise(r) -> dict:
     """Derived quantities of one :class:`~verify.training.train.CellResult` (or alike)."""
     lags = np.asarray(r.task["lags"])
@@ -68,6 +88,9 @@ def summarise(r) -> dict:
         "window_idx": idx,
         "window": np.concatenate([[0], lags])[idx],
         "log_f": np.mean(np.asarray(r.log_f)[:, lags], axis=0),
+        # the envelope with the optimizer's mean rate divided out: sigma_hat is in the
+        # gradient's units, so N_pred = (C sigma / f)^kappa needs f in them too (E3, E4)
+        "log_f_unit": np.mean(np.asarray(r.log_f)[:, lags] - _log_rate(r)[:, None], axis=0),
         "alpha": alpha,
         "alpha_lo": float(np.median(r.alpha_lo)),
         "alpha_hi": float(np.median(r.alpha_hi)),

@@ -167,6 +167,10 @@ class CellResult:
         Gradient-noise tail index (with its interval) and scale.
     loss : ndarray (C,)
         Held-out mean squared error.
+    log_rate : ndarray (C,)
+        ``log`` of the mean per-unit rate of the envelope at each checkpoint (the optimizer's
+        rate: ``eta``, ``eta / (1 - m)`` or the mean of ``eta / sqrt(v_hat)``); ``log_f -
+        log_rate`` is the envelope in the gradient's units (E3, E4).
     psi : ndarray (M, L + 1)
         The per-lag statistic at the last checkpoint, weighted by ``f_hat``.
     weights : dict of ndarray
@@ -200,6 +204,7 @@ class CellResult:
     weights: dict = field(default_factory=dict)
     e6: dict = field(default_factory=dict)
     transport: dict = field(default_factory=dict)
+    log_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
     runtime_s: float = 0.0
     versions: dict = field(default_factory=dict)
 
@@ -297,6 +302,7 @@ def run_cell(cell: Cell) -> CellResult:
             "alpha_hi",
             "sigma",
             "loss",
+            "log_rate",
         )
     }
     e6 = {}
@@ -325,7 +331,7 @@ def run_cell(cell: Cell) -> CellResult:
         model.to("cpu")
         ratio, lo, hi = dg.learned_kernel(model, heldout, task, seed=int(seeds[1]))
         rates = dg.optimizer_rates(model, opt, cfg.optimizer)
-        log_f, _ = dg.network_envelope(model, rates, probe, L)
+        log_f, unit_rates = dg.network_envelope(model, rates, probe, L)
         gn = dg.gradient_noise(
             model, noise, cfg.n_directions, seed=int(seeds[2]) % 2**31, n_boot=cfg.n_boot
         )
@@ -344,6 +350,7 @@ def run_cell(cell: Cell) -> CellResult:
             ("alpha_hi", gn["alpha_hi"]),
             ("sigma", gn["sigma"]),
             ("loss", mse),
+            ("log_rate", float(np.log(np.mean(unit_rates)))),
         ):
             rows[key].append(val)
     if measure_e6:
