@@ -49,3 +49,28 @@ def test_calibration_per_group_and_before_the_split():
              for n, lf in zip(s["n_emp"], s["log_f_unit"], strict=True) if n <= 256]  # fmt: skip
     assert cal["gru/adamw"]["log_c_early"] == pytest.approx(np.mean(early))
     assert cal["gru/adamw"]["log_c"] != pytest.approx(cal["lstm/sgdm"]["log_c"])
+
+
+def _e3(alpha_heavy, alpha_light=1.9, half=0.05):
+    from verify.training.windows import check_e3
+
+    cells = []
+    for cond, a in (("gru/adamw", alpha_light), ("gru/adamw/alpha1.5", alpha_heavy)):
+        c = _cell(cond, cond, "gru", "adamw", 0.0)
+        c.role = "main" if cond == "gru/adamw" else "tails"
+        c.alpha, c.alpha_lo, c.alpha_hi = (np.full(5, v) for v in (a, a - half, a + half))
+        cells.append(c)
+    sums = [summarise(c) for c in cells]
+    control = {"rejected": True, "description": "", "detail": ""}
+    return check_e3(cells, sums, control, 0.0, "gru/adamw", 1.5)
+
+
+def test_e3_judges_only_where_the_gradient_alpha_moved():
+    # overlapping gradient alpha_hat intervals: the manipulation did not reach the gradient
+    res = _e3(alpha_heavy=1.87)
+    assert res.verdict == "inconclusive"
+    assert res.rows[0]["manipulation reached the gradient"] is False
+    # separated: judged (the windows here are equal, so the shrinkage is not seen)
+    res = _e3(alpha_heavy=1.5)
+    assert res.rows[0]["manipulation reached the gradient"] is True
+    assert res.verdict in ("fail", "partial", "pass") and res.verdict != "inconclusive"

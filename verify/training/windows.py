@@ -110,7 +110,7 @@ def check_e3(results, sums, control, log_c, ref, heavy):
         (ref, f"{ref}/alpha{heavy:g}", "clip on"),
         (f"{ref}/noclip", f"{ref}/alpha{heavy:g}/noclip", "clip off"),
     ]
-    rows, n_ok, n_meas = [], 0, 0
+    rows, n_ok, n_meas, n_pairs = [], 0, 0, 0
     for light, hv, clip in pairs:
         if light not in by or hv not in by:
             continue
@@ -125,26 +125,38 @@ def check_e3(results, sums, control, log_c, ref, heavy):
                 float(np.mean(emp)),
                 float(np.mean(pred)),
                 float(np.mean([s["alpha"] for _, s in by[lab]])),
+                float(np.mean([s["alpha_lo"] for _, s in by[lab]])),
+                float(np.mean([s["alpha_hi"] for _, s in by[lab]])),
             )
         d_emp = area[hv][0] - area[light][0]
         d_pred = area[hv][1] - area[light][1]
+        # manipulation check: the gradient's alpha_hat intervals must separate, heavier
+        # below, or the pair says nothing about heavier gradient noise
+        reached = area[hv][4] < area[light][3]
         ok = d_emp < 0 and d_pred < 0 and abs(d_emp - d_pred) <= E4_MARGIN
-        n_meas += np.isfinite(d_pred)
-        n_ok += bool(ok)
+        if reached and np.isfinite(d_pred):
+            n_meas += 1
+            n_ok += bool(ok)
+        n_pairs += 1
         rows.append(
             {
                 "clipping": clip,
                 "target alpha": f"2 vs {heavy:g}",
-                "gradient alpha_hat (light, heavy)": f"{area[light][2]:.3f}, {area[hv][2]:.3f}",
+                "gradient alpha_hat [interval] (light; heavy)": f"{area[light][2]:.3f} "
+                f"[{area[light][3]:.3f}, {area[light][4]:.3f}]; {area[hv][2]:.3f} "
+                f"[{area[hv][3]:.3f}, {area[hv][4]:.3f}]",
+                "manipulation reached the gradient": bool(reached),
                 "mean window index (light, heavy)": f"{area[light][0]:.2f}, {area[hv][0]:.2f}",
                 "change measured": d_emp,
                 "change predicted": d_pred,
-                "agrees": bool(ok),
+                "agrees": bool(ok) if reached else "not judged",
             }
         )
     ungated = (
-        "error" if n_meas == 0 else "pass" if n_ok == n_meas else "partial" if n_ok else "fail"
-    )
+        "error" if n_pairs == 0
+        else "inconclusive" if n_meas == 0
+        else "pass" if n_ok == n_meas else "partial" if n_ok else "fail"
+    )  # fmt: skip
     verdict = gate(ungated, control)
     result = CheckResult(
         claim="E3",
@@ -153,8 +165,11 @@ def check_e3(results, sums, control, log_c, ref, heavy):
         verdict=verdict,
         predicted="window shrinks (change < 0), by the amount N_pred gives with each cell's "
         "alpha_hat, sigma_hat, f_hat and the calibrated constant",
-        measured=f"{n_ok}/{n_meas} clipping settings agree",
-        tolerance=f"measured change < 0, predicted change < 0, and |measured - predicted| <= "
+        measured=f"{n_ok}/{n_meas} clipping settings agree, of {n_pairs} (a setting is judged "
+        "only where the gradient's alpha_hat intervals separate)",
+        tolerance=f"manipulation check first: the heavier condition's gradient alpha_hat interval "
+        f"(bootstrap, median over checkpoints) below the lighter one's, else INCONCLUSIVE; then "
+        f"measured change < 0, predicted change < 0, and |measured - predicted| <= "
         f"{E4_MARGIN} planted-lag step (window index averaged over checkpoints)",
         rows=rows,
         negative_control=control,
