@@ -67,7 +67,25 @@ def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, 
             "final window": int(s["window"][-1]),
             "final loss": float(r.loss[-1]),
             "runtime s": r.runtime_s,
+            **_split(getattr(r, "timings", None) or {}),
         }
         for r, s in zip(results, sums, strict=True)
     ]
     return checks, table, log_c
+
+
+#: Per-checkpoint diagnostics in a cell's time split (:data:`verify.training.train.SPLIT`).
+DIAGNOSTICS = ("kernel and loss", "envelope", "gradient noise")
+
+
+def _split(t: dict) -> dict:
+    """Training and diagnostics seconds of a cell, and the diagnostics' share."""
+    if not t:
+        return {}
+    diag = sum(t.get(k, 0.0) for k in DIAGNOSTICS)
+    total = sum(t.values())
+    once = sum(t.get(k, 0.0) for k in ("E6", "E7", "psi (E5)"))
+    return {"training s": round(t.get("training", 0.0) + t.get("data", 0.0), 2),
+            "diagnostics s": round(diag, 2),
+            "diagnostics share": round(diag / total, 3) if total else None,
+            "E6+E7+psi s": round(once, 2)}  # fmt: skip

@@ -356,6 +356,7 @@ class ExperimentRun:
             "sigma",
             "loss",
             "runtime_s",
+            "timings",
             "task",
             "train",
         )

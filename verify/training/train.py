@@ -171,6 +171,8 @@ class CellResult:
         ``log`` of the mean per-unit rate of the envelope at each checkpoint (the optimizer's
         rate: ``eta``, ``eta / (1 - m)`` or the mean of ``eta / sqrt(v_hat)``); ``log_f -
         log_rate`` is the envelope in the gradient's units (E3, E4).
+    timings : dict
+        Seconds per part of the cell (:data:`SPLIT`).
     psi : ndarray (M, L + 1)
         The per-lag statistic at the last checkpoint, weighted by ``f_hat``.
     weights : dict of ndarray
@@ -205,6 +207,7 @@ class CellResult:
     e6: dict = field(default_factory=dict)
     transport: dict = field(default_factory=dict)
     log_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    timings: dict = field(default_factory=dict)
     runtime_s: float = 0.0
     versions: dict = field(default_factory=dict)
 
@@ -252,6 +255,26 @@ def _e6(model, task, cfg, probe, seed):
     return {"g": out["g"], "total": out["total"], "log_f": np.asarray(log_f)[list(task.lags)]}
 
 
+#: The parts of a cell's time (:attr:`CellResult.timings`, seconds): model and batches set
+#: up and bookkeeping, training-batch generation, optimizer steps, and the per-checkpoint
+#: diagnostics (learned kernel with held-out loss, envelope, gradient noise), then E6, E7
+#: and psi.
+SPLIT = ("setup", "data", "training", "kernel and loss", "envelope", "gradient noise", "E6",
+         "E7", "psi (E5)")  # fmt: skip
+
+
+class _Ticker:
+    """Adds the time since the last call to ``spent[key]``."""
+
+    def __init__(self, spent):
+        self.spent, self.last = spent, time.perf_counter()
+
+    def __call__(self, key):
+        now = time.perf_counter()
+        self.spent[key] += now - self.last
+        self.last = now
+
+
 def _transport(model, probe, max_lag):
     """The transport comparison of one network (E7), on the CPU."""
     from .transport_fidelity import measure
@@ -270,6 +293,8 @@ def run_cell(cell: Cell) -> CellResult:
     from .task import make_batch
 
     t0 = time.perf_counter()
+    spent = dict.fromkeys(SPLIT, 0.0)
+    tick = _Ticker(spent)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     task, cfg = cell.task, cell.train
@@ -305,20 +330,24 @@ def run_cell(cell: Cell) -> CellResult:
             "log_rate",
         )
     }
+    tick("setup")
     e6 = {}
     measure_e6 = cfg.e6_batch > 0 and cell.role in ("main", "spectrum")
     if measure_e6:
         e6["init"] = _e6(model, task, cfg, probe, int(seeds[3]))
+        tick("E6")
     transport = {}
     # the independent networks (the tails cells share their start with a main cell)
     measure_transport = cfg.transport_probe > 0 and cell.role in ("main", "spectrum")
     if measure_transport:
         transport["init"] = _transport(model, probe[: cfg.transport_probe], L)
+        tick("E7")
     step = 0
     for target in checkpoint_steps(cfg.n_first, cfg.n_max, cfg.batch, cfg.ratio):
         model.to(device)
         while step < target:
             b = make_batch(task, cfg.batch, "train", step)
+            tick("data")
             x = torch.as_tensor(b.x, dtype=dtype, device=device)
             y = torch.as_tensor(b.y, dtype=dtype, device=device)
             loss = torch.mean((model(x) - y) ** 2)
@@ -328,17 +357,21 @@ def run_cell(cell: Cell) -> CellResult:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
             step += 1
+            tick("training")
         model.to("cpu")
         ratio, lo, hi = dg.learned_kernel(model, heldout, task, seed=int(seeds[1]))
-        rates = dg.optimizer_rates(model, opt, cfg.optimizer)
-        log_f, unit_rates = dg.network_envelope(model, rates, probe, L)
-        gn = dg.gradient_noise(
-            model, noise, cfg.n_directions, seed=int(seeds[2]) % 2**31, n_boot=cfg.n_boot
-        )
         with torch.no_grad():
             mse = float(
                 torch.mean((model(torch.as_tensor(heldout.x)) - torch.as_tensor(heldout.y)) ** 2)
             )
+        tick("kernel and loss")
+        rates = dg.optimizer_rates(model, opt, cfg.optimizer)
+        log_f, unit_rates = dg.network_envelope(model, rates, probe, L)
+        tick("envelope")
+        gn = dg.gradient_noise(
+            model, noise, cfg.n_directions, seed=int(seeds[2]) % 2**31, n_boot=cfg.n_boot
+        )
+        tick("gradient noise")
         for key, val in (
             ("ns", step * cfg.batch),
             ("ratio", ratio),
@@ -353,12 +386,16 @@ def run_cell(cell: Cell) -> CellResult:
             ("log_rate", float(np.log(np.mean(unit_rates)))),
         ):
             rows[key].append(val)
+        tick("setup")  # bookkeeping
     if measure_e6:
         e6["final"] = _e6(model, task, cfg, probe, int(seeds[3]))
+        tick("E6")
     if measure_transport:
         transport["final"] = _transport(model, probe[: cfg.transport_probe], L)
+        tick("E7")
     psi = dg.psi_samples(model, make_batch(task, cfg.psi_batch, "psi"), L, seed=int(seeds[3]))
     psi = psi * np.exp(log_f - np.max(log_f))  # weighted by mu (the envelope), as the author
+    tick("psi (E5)")
     return CellResult(
         name=cell.name,
         condition=cell.condition,
@@ -371,6 +408,7 @@ def run_cell(cell: Cell) -> CellResult:
         weights=model.arrays(),
         e6=e6,
         transport=transport,
+        timings={k: round(v, 4) for k, v in spent.items()},
         runtime_s=time.perf_counter() - t0,
         versions={"torch": torch.__version__, "numpy": np.__version__},
     )
