@@ -111,6 +111,8 @@ def test_verdicts_are_from_the_allowed_set(tiny):
     ]
     assert all(0 <= g["observed"] <= 1 and 0 <= g["predicted"] <= 1 for g in grid)
     assert grid[0]["observed"] >= grid[1]["observed"] >= grid[2]["observed"]
+    # the grid's (flip, 0.1) cell is the check's own author pipeline on the same null psi
+    assert grid[1]["observed"] == pytest.approx(tiny[1]["checks"][4]["params"]["author_null_rate"])
     # E7 on the tiny profile's one independent network: measured, but undecided
     e7 = tiny[1]["checks"][6]
     assert e7["params"]["trained"]["n"] == 1 and e7["verdict"] == "inconclusive"

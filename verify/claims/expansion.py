@@ -136,9 +136,14 @@ def _planted_verdict(block, sq0, level, z_k):
     ``block`` holds each network's squared log error at ``c * (1, *C7_SCALES)``: column 0 is
     the planted first order, the rest its multiples.
     """
-    log_ratio = 0.5 * (np.log(np.maximum(block[:, 0], 1e-300)) - np.log(np.maximum(sq0, 1e-300)))
     k_hat, k_se = best_multiple(block[:, 0], block[:, 1:])
-    return combine(_closer(log_ratio, level)["verdict"], _multiple_verdict(k_hat, k_se, z_k))
+    acc = _closer(_log_error_ratio(block[:, 0], sq0), level)
+    return combine(acc["verdict"], _multiple_verdict(k_hat, k_se, z_k))
+
+
+def _log_error_ratio(sq1, sq0):
+    """Per network, ``log`` of the RMS error ratio (first / zeroth) from squared errors."""
+    return 0.5 * (np.log(np.maximum(sq1, 1e-300)) - np.log(np.maximum(sq0, 1e-300)))
 
 
 def _arch_net(arch, hidden, seed):
@@ -200,7 +205,7 @@ def check_c7(profile, seed, false_alarm):
         sq_all = np.array([r["sq_err_scaled"] for r in rs])  # (n, C7_ALL_SCALES)
         sqk = sq_all[:, :n_k]
         ratio = _pooled_ratio(sq1, sq0)
-        log_ratio = 0.5 * (np.log(np.maximum(sq1, 1e-300)) - np.log(np.maximum(sq0, 1e-300)))
+        log_ratio = _log_error_ratio(sq1, sq0)
         acc = _closer(log_ratio, acc_level)
         share = fraction_test(log_ratio < 0.0, acc_level)  # reported, not tested
         k_hat, k_se = best_multiple(sq1, sqk)

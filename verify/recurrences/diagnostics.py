@@ -32,6 +32,7 @@ __all__ = [
     "optimizer_reshapes_envelope",
     "sequence_log_envelopes",
     "spectrum_envelope_check",
+    "spearman",
     "spectrum_network",
     "stability_vs_learnability",
     "tail_regime",
@@ -131,7 +132,8 @@ def broad_spectrum_windows(narrow, broad, n_values=(1e3, 1e5, 1e7), alpha=1.5, h
     )  # fmt: skip
 
 
-def _spearman(a, b) -> float:
+def spearman(a, b) -> float:
+    """Spearman rho of the finite pairs of ``a`` and ``b`` (NaN under 3 or a constant side)."""
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
         return float("nan")
@@ -168,8 +170,8 @@ def first_order_fidelity(net, x, max_lag, optimizer="sgd", lr=1.0, v_hat=None,
                                    correction_scale=float(correction_sign))  # fmt: skip
     exact = envelope_of_trajectory(net, traj, max_lag, "exact", rates, optimizer)
     lags = first.lags
-    rho = _spearman(first.log_f, exact.log_f)
-    unit_rho = np.array([_spearman(first.log_unit[:, q], exact.log_unit[:, q])
+    rho = spearman(first.log_f, exact.log_f)
+    unit_rho = np.array([spearman(first.log_unit[:, q], exact.log_unit[:, q])
                          for q in range(net.hidden)])  # fmt: skip
     sel = lags >= 1
     nf = first.log_f - first.log_f[0]
@@ -302,7 +304,7 @@ def expansion_accuracy(net, x, max_lag, scales=CORRECTION_SCALES) -> dict:
     scaled = np.array([sq(envelope_of_trajectory(net, traj, max_lag, "first", rates,
                                                  correction_scale=float(k)).log_f)
                        for k in scales])  # fmt: skip
-    unit_rho = np.array([_spearman(first.log_unit[:, q], exact.log_unit[:, q])
+    unit_rho = np.array([spearman(first.log_unit[:, q], exact.log_unit[:, q])
                          for q in range(net.hidden)])  # fmt: skip
     lags = exact.lags
 

@@ -17,8 +17,6 @@ Verdicts are those of :data:`verify.claims.base.VERDICTS`: ``pass``, ``partial``
 
 from __future__ import annotations
 
-import numpy as np
-
 from .gradient_detection import check_e6
 from .learning import LEARNED, controls, signal_cells, summarise, unit_envelope
 from .learning_time import check_e1, check_e2, fmt_n
@@ -35,7 +33,6 @@ def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, 
     sums = []
     for r in results:
         s = summarise(r)
-        s["log_f_all"] = np.mean(r.log_f, axis=0)
         s["log_f_all_unit"] = unit_envelope(r)
         sums.append(s)
     control = controls(results, sums, probe)

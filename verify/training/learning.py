@@ -90,7 +90,7 @@ def summarise(r) -> dict:
         "log_f": np.mean(np.asarray(r.log_f)[:, lags], axis=0),
         # the envelope with the optimizer's mean rate divided out: sigma_hat is in the
         # gradient's units, so N_pred = (C sigma / f)^kappa needs f in them too (E3, E4)
-        "log_f_unit": np.mean(np.asarray(r.log_f)[:, lags] - _log_rate(r)[:, None], axis=0),
+        "log_f_unit": unit_envelope(r)[lags],
         "alpha": alpha,
         "alpha_lo": float(np.median(r.alpha_lo)),
         "alpha_hi": float(np.median(r.alpha_hi)),

@@ -48,23 +48,16 @@ def loglog_slope(log_f) -> float:
     return float(np.polyfit(x[ok], y[ok], 1)[0])
 
 
-def _spearman(a, b) -> float:
-    from scipy import stats
-
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return math.nan
-    return float(stats.spearmanr(a, b).statistic)
-
-
 def measure(net, x, max_lag) -> dict:
     """First order, exact diagonal and full transport of one network on inputs ``x``."""
     from verify import recurrences as rec
+    from verify.recurrences.diagnostics import spearman
     from verify.recurrences.full_transport import full_transport
 
     first = rec.measure_envelope(net, x, max_lag, order="first")
     exact = rec.measure_envelope(net, x, max_lag, order="exact")
     full = full_transport(net, x, max_lag)
-    rho = [_spearman(first.log_unit[1:, q], exact.log_unit[1:, q]) for q in range(net.hidden)]
+    rho = [spearman(first.log_unit[1:, q], exact.log_unit[1:, q]) for q in range(net.hidden)]
     return {
         "log_f_first": np.asarray(first.log_f),
         "log_f_exact": np.asarray(exact.log_f),
