@@ -17,6 +17,10 @@ Peers (each returns ``log f``, checked equal to ours to 1e-10 relative before ti
   ``torch.nn.GRUCell`` with a zero probe added to the state at every step, one backward
   pass of ``sum(h_t)`` per position ``t`` (it includes the forward pass and all
   off-diagonal routes, so it is the exact order's column sums, not the first order).
+* :func:`torch_pipeline` — end to end from the inputs: ``torch.nn.GRU`` for the states,
+  the gates of all steps from them in one batched product, ``r`` and ``d``, then
+  :func:`torch_prefix`; against :func:`ours_pipeline` (``log_envelope``: the fused
+  forward kernel that writes the factors, then the envelope kernel).
 * :func:`torch_exact` — the exact order (diagonal of the products of full Jacobians):
   per-step Jacobians by ``torch.func.vmap(torch.func.jacrev(cell))`` over every
   (sequence, step), then one batched matrix product per lag.
@@ -152,6 +156,41 @@ def torch_exact(torch, net, x, max_lag):
                 m = torch.matmul(m[:, 1:], jac[:, : T - lag + 1])
             f[lag] = torch.diagonal(m, dim1=-2, dim2=-1).abs().sum().item()
     return np.log(f) - np.log(_counts(B, T, max_lag))
+
+
+def torch_pipeline(torch, net, x, max_lag):
+    """``log f`` of the first order from the inputs, all in PyTorch: the strongest pipeline.
+
+    ``torch.nn.GRU`` (one fused call over the sequence) gives the states; the gates of
+    every step follow from the states in one batched matrix product (nothing sequential
+    is left); then ``r``, ``d`` and :func:`torch_prefix`.  What a practitioner with PyTorch
+    would run to get the envelope of a model from its inputs.
+    """
+    B, T, D = x.shape
+    H = net.hidden
+    gru = torch.nn.GRU(D, H, batch_first=True).double()
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(gru, name + "_l0").copy_(torch.from_numpy(getattr(net, name)))
+        xt = torch.from_numpy(x)
+        out, _ = gru(xt)
+        hp = torch.cat([torch.zeros(B, 1, H, dtype=out.dtype), out[:, :-1]], 1)
+        xi = xt @ gru.weight_ih_l0.T + gru.bias_ih_l0
+        hh = hp @ gru.weight_hh_l0.T + gru.bias_hh_l0
+        r = torch.sigmoid(xi[..., :H] + hh[..., :H])
+        z = torch.sigmoid(xi[..., H : 2 * H] + hh[..., H : 2 * H])
+        hn = hh[..., 2 * H :]
+        n = torch.tanh(xi[..., 2 * H :] + r * hn)
+        w = gru.weight_hh_l0
+        dr, dz, dn = (torch.diagonal(w[i * H : (i + 1) * H]) for i in range(3))
+        a = (1.0 - z) * (1.0 - n * n)
+        d = a * r * dn + a * hn * r * (1.0 - r) * dr + (hp - n) * z * (1.0 - z) * dz
+        return torch_prefix(torch, z, d, max_lag)
+
+
+def ours_pipeline(net, x, max_lag):
+    """``log f`` of the first order from the inputs: :func:`verify.recurrences.log_envelope`."""
+    return rec.log_envelope(net, x, max_lag=max_lag, order="first")
 
 
 def ours_exact(net, x, max_lag):

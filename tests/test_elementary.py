@@ -49,8 +49,14 @@ def _apply_numba(code, x):
             out[i] = el.cos(x[i])
         elif code == 2:
             out[i] = el.log(x[i])
-        else:
+        elif code == 3:
             out[i] = el.exp(x[i])
+        elif code == 4:
+            out[i] = el.expm1(x[i])
+        elif code == 5:
+            out[i] = el.tanh(x[i])
+        else:
+            out[i] = el.sigmoid(x[i])
     return out
 
 
@@ -59,7 +65,11 @@ FUNCS = {
     "cos": (1, el.cos, math.cos),
     "log": (2, el.log, math.log),
     "exp": (3, el.exp, math.exp),
+    "expm1": (4, el.expm1, math.expm1),
+    "tanh": (5, el.tanh, math.tanh),
 }
+#: tanh is a quotient of two rounded values (fdlibm's -t / (t + 2)): one ulp more
+ULP_BOUND = {"tanh": 3}
 
 
 def _neighbours(points, k=3):
@@ -129,7 +139,28 @@ def _exp_domain():
     )
 
 
-DOMAINS = {"sin": _trig_domain, "cos": _trig_domain, "log": _log_domain, "exp": _exp_domain}
+def _tanh_domain():
+    rng = np.random.default_rng(4)
+    edges = np.asarray([0.0, 5e-324, 1e-300, 2.0**-28, 1e-8, 0.17, 0.35, 0.55, 1.0, 19.0, 22.0])
+    return np.concatenate(
+        [
+            np.linspace(-40.0, 40.0, 800_001),
+            rng.uniform(-3.0, 3.0, 500_000),
+            np.geomspace(1e-300, 700.0, 20_000),
+            -np.geomspace(1e-300, 700.0, 20_000),
+            _neighbours(np.concatenate([edges, -edges]), 8),
+        ]
+    )
+
+
+DOMAINS = {
+    "sin": _trig_domain,
+    "cos": _trig_domain,
+    "log": _log_domain,
+    "exp": _exp_domain,
+    "expm1": _exp_domain,
+    "tanh": _tanh_domain,
+}
 
 
 @pytest.mark.parametrize("name", list(FUNCS))
@@ -137,14 +168,15 @@ def test_within_two_ulp_of_libm_and_numba_equals_numpy(name):
     code, fn, ref_fn = FUNCS[name]
     x = DOMAINS[name]()
     # the math module raises instead of returning inf / -inf / NaN: special values below
-    x = x[x < 709.782712893384] if name == "exp" else x
+    x = x[x < 709.782712893384] if name in ("exp", "expm1") else x
     x = x[(x > 0) & (x < np.inf)] if name == "log" else x
     ref = np.array([ref_fn(v) for v in x.tolist()])
     with np.errstate(invalid="raise", divide="raise", under="ignore"):
         got = fn(x)
     d = ulp_distance(got, ref)
     worst = int(np.argmax(d))
-    assert d[worst] <= MAX_ULP, f"{name}({x[worst]!r}) = {got[worst]!r}, libm {ref[worst]!r}"
+    msg = f"{name}({x[worst]!r}) = {got[worst]!r}, libm {ref[worst]!r}"
+    assert d[worst] <= ULP_BOUND.get(name, MAX_ULP), msg
     # the numba scalar version is the same function, bit for bit
     np.testing.assert_array_equal(_apply_numba(code, x), got)
 
@@ -169,6 +201,15 @@ SPECIAL = {
         (-1e300, 0.0),
         (0.0, 1.0),
     ],
+    "expm1": [
+        (math.inf, math.inf),
+        (-math.inf, -1.0),
+        (math.nan, math.nan),
+        (710.0, math.inf),
+        (-1e300, -1.0),
+        (0.0, 0.0),
+    ],
+    "tanh": [(math.inf, 1.0), (-math.inf, -1.0), (math.nan, math.nan), (0.0, 0.0), (800.0, 1.0)],
     "sin": [(0.0, 0.0), (math.nan, math.nan)],
     "cos": [(0.0, 1.0), (math.nan, math.nan)],
 }
@@ -183,6 +224,32 @@ def test_special_values(name):
         got = fn(x)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(_apply_numba(code, x), want)
+
+
+def test_sigmoid_within_two_ulp_of_high_precision_and_numba_equals_numpy():
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(5)
+    x = np.concatenate(
+        [
+            rng.uniform(-40.0, 40.0, 20_000),
+            np.geomspace(1e-300, 700.0, 3_000),
+            -np.geomspace(1e-300, 744.0, 3_000),  # results down to the subnormals
+            [0.0, -0.0, 36.7, 37.0, -708.4],
+        ]
+    )
+    with mpmath.workdps(40):
+        ref = np.array([float(1 / (1 + mpmath.exp(-mpmath.mpf(v)))) for v in x.tolist()])
+    got = el.sigmoid(x)
+    d = ulp_distance(got, ref)
+    assert d.max() <= MAX_ULP, f"sigmoid({x[np.argmax(d)]!r})"
+    np.testing.assert_array_equal(_apply_numba(6, x), got)
+    special = np.array([np.inf, -np.inf, np.nan, -800.0])
+    np.testing.assert_array_equal(el.sigmoid(special), [1.0, 0.0, np.nan, 0.0])
+
+
+def test_tanh_keeps_the_sign_of_zero():
+    assert math.copysign(1.0, el.tanh(np.array(-0.0))) == -1.0
+    assert math.copysign(1.0, el.tanh(np.array(0.0))) == 1.0
 
 
 def test_cos_near_half_pi_keeps_relative_accuracy():

@@ -6,7 +6,7 @@ from _recurrence_nets import KINDS, initial_state, make_net
 
 from verify import recurrences as rec
 from verify.recurrences import envelope_kernels, kernels
-from verify.recurrences.envelope import envelope_of_factors
+from verify.recurrences.envelope import envelope_of_factors, envelope_of_trajectory
 from verify.recurrences.transport import envelope_sums, envelope_sums_reference, step_factors
 
 
@@ -226,3 +226,54 @@ def test_envelope_sums_with_a_factor_beyond_200_decades():
     got = envelope_sums(fac, corr, "first", 10)
     ref = envelope_sums_reference(fac, corr, "first", 10)
     np.testing.assert_allclose(np.exp(got - ref), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["zeroth", "first", "diagonal"])
+def test_fused_gru_factors_match_the_two_pass_route(order):
+    # one pass from the inputs (kernels.gru_factors) against forward + step_factors; they
+    # differ only in how the input projection is summed (in order, against BLAS)
+    net = make_net("gru", hidden=6, inputs=4, seed=60)
+    x = rec.random_inputs(3, 21, 4, seed=61)
+    h0 = initial_state(net, 3, seed=62)
+    fac, corr = net.fused_factors(x, order, h0)
+    ref_fac, ref_corr = step_factors(net, net.forward_reference(x, h0), order)
+    np.testing.assert_allclose(fac, ref_fac, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(corr, ref_corr, rtol=0, atol=1e-13)
+    if order != "first":
+        assert not np.any(corr)
+    else:
+        assert np.ptp(corr) > 1e-3  # a correction that is not trivially zero
+
+
+def test_fused_gru_factors_are_the_same_whatever_the_thread_count():
+    import numba
+
+    net = make_net("gru", hidden=9, inputs=3, seed=63)
+    x = rec.random_inputs(5, 17, 3, seed=64)
+    outs = []
+    threads = numba.get_num_threads()
+    try:
+        for n in sorted({1, threads}):
+            numba.set_num_threads(n)
+            outs.append(net.fused_factors(x, "first"))
+    finally:
+        numba.set_num_threads(threads)
+    w = net.weight_hh
+    dg = np.stack([np.diag(net.block(w, g)) for g in "rzn"])
+    fac, corr = np.empty((5, 17, 9)), np.empty((5, 17, 9))
+    kernels.gru_factors.py_func(x, np.ascontiguousarray(net.weight_ih.T), net.bias_ih, w,
+                                net.bias_hh, dg, np.zeros((5, 9)), 1, fac, corr)  # fmt: skip
+    for a, b in zip(outs[0], (fac, corr), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(outs[0], outs[-1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_log_envelope_takes_the_fused_route_and_agrees_with_the_trajectory_route():
+    net = make_net("gru", hidden=5, inputs=3, seed=65)
+    x = rec.random_inputs(4, 30, 3, seed=66)
+    for order in ("zeroth", "first", "diagonal"):
+        fused = rec.measure_envelope(net, x, 20, order=order)
+        traj = envelope_of_trajectory(net, net.forward(x), 20, order, np.ones(5))
+        np.testing.assert_allclose(fused.log_f, traj.log_f, rtol=1e-12)
+        np.testing.assert_allclose(fused.log_unit, traj.log_unit, rtol=1e-12)

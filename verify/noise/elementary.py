@@ -1,4 +1,4 @@
-r"""Branch-free ``sin``, ``cos``, ``log`` and ``exp`` that numba can vectorise.
+r"""Branch-free elementary functions (sin, cos, log, exp, expm1, tanh, sigmoid) for numba.
 
 Why
 ---
@@ -26,7 +26,17 @@ the freely distributable fdlibm (Sun Microsystems, 1993; the FreeBSD ``msun`` ve
 ``k_sin.c``, ``k_cos.c``, ``e_log.c`` and ``e_exp.c``), each documented there to be
 accurate to < 1 ulp. The branches of fdlibm are replaced by computing both sides and
 selecting. ``tests/test_elementary.py`` compares every function with the ``math`` module
-(the C library) densely over its domain and asserts at most 2 ulp difference.
+(the C library) densely over its domain and asserts at most 2 ulp difference (3 ulp for
+:func:`tanh`, a quotient of two rounded values).
+
+:func:`expm1` reuses ``exp``'s reduction ``x = k ln 2 + r``: fdlibm's ``exp`` forms
+``exp(r) = 1 + e(r)`` with ``e(r) = r + r c / (2 - c)``, which keeps its relative
+accuracy as ``r -> 0`` (the tests measure <= 2 ulp), so ``expm1(x) = 2^k e + (2^k - 1)``,
+exact ``e`` when ``k = 0`` (``|x| < ln 2 / 2``: no cancellation) and free of cancellation
+otherwise.  :func:`tanh` is fdlibm's ``-t / (t + 2)`` with ``t = expm1(-2 |x|)``, and
+:func:`sigmoid` is ``1 / (1 + e)`` or ``e / (1 + e)`` with ``e = exp(-|x|)`` (never
+overflows) -- the forms the gated recurrences' forward kernels use, so that their loop
+over units vectorises.
 
 Domains: :func:`sin` and :func:`cos` need ``|x| <= 5 pi / 4`` (the argument is reduced by a
 multiple ``k`` of ``pi/2`` with ``|k| <= 2``; larger arguments give wrong results);
@@ -44,7 +54,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
-__all__ = ["cos", "exp", "log", "sin"]
+__all__ = ["cos", "exp", "expm1", "log", "sigmoid", "sin", "tanh"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -280,3 +290,47 @@ def exp(x):
     # 2^k in two normal factors, so that subnormal results are rounded once
     k1 = (k * 0.5 + _SHIFTER) - _SHIFTER
     return y * _pow2(k1) * _pow2(k - k1)
+
+
+@register_jitable(inline="always")
+def _exp_reduced(x):
+    """``(k, e)`` with ``exp(x) = 2^k (1 + e)``; ``k`` an integer-valued double, ``|e| < 0.42``."""
+    x = _select(x > _EXP_CLAMP, _EXP_CLAMP, x)
+    x = _select(x < -_EXP_CLAMP, -_EXP_CLAMP, x)
+    k = (x * _INVLN2 + _SHIFTER) - _SHIFTER
+    hi = x - k * _LN2_HI
+    lo = k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    return k, hi - (lo - (r * c) / (2.0 - c))
+
+
+@register_jitable(inline="always")
+def expm1(x):
+    """``math.expm1(x)`` to < 2 ulp for every double (overflow to inf), without branches."""
+    k, e = _exp_reduced(x)
+    # k <= 56: 2^k e + (2^k - 1), the form without cancellation; above, the 1 is below
+    # half an ulp of exp(x) and exp's own two-factor scaling avoids a spurious overflow
+    ks = _select(k > 56.0, 56.0, k)
+    ks1 = (ks * 0.5 + _SHIFTER) - _SHIFTER
+    ps = _pow2(ks1) * _pow2(ks - ks1)  # 0 far below
+    k1 = (k * 0.5 + _SHIFTER) - _SHIFTER
+    big = ((1.0 + e) * _pow2(k1)) * _pow2(k - k1) - 1.0
+    y = _select(k > 56.0, big, ps * e + (ps - 1.0))
+    return _select(x == x, y, x)  # NaN stays NaN
+
+
+@register_jitable(inline="always")
+def tanh(x):
+    """``math.tanh(x)`` to < 3 ulp for every double, without branches."""
+    t = expm1(-2.0 * _select(x < 0.0, -x, x))
+    y = (0.0 - t) / (t + 2.0)
+    return _select(x < 0.0, -y, _select(x == 0.0, x, y))  # tanh(-0.0) = -0.0
+
+
+@register_jitable(inline="always")
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(-x))`` to < 2 ulp, without branches."""
+    e = exp(_select(x < 0.0, x, -x))
+    return _select(x < 0.0, e, 1.0) / (1.0 + e)

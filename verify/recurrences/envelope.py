@@ -22,6 +22,7 @@ from .transport import (
     check_net,
     check_order,
     envelope_sums,
+    factors_of_inputs,
     resolve_device,
     step_factors,
 )
@@ -151,6 +152,11 @@ def measure_envelope(net, x, max_lag, order="first", optimizer="sgd", lr=1.0, v_
     x = net.check_inputs(x)
     max_lag = check_lag(max_lag, x.shape[1])
     rates = unit_rates(net, optimizer, lr, v_hat, eps)
+    if order != "exact" and device == "cpu":  # one pass from inputs to factors
+        fac, corr = factors_of_inputs(net, x, order, h0)
+        B, T, _ = x.shape
+        return _envelope_of_sums(envelope_sums(fac, corr, order, max_lag), B, T, rates,
+                                 order, optimizer)  # fmt: skip
     traj = net.forward(x, h0)
     return envelope_of_trajectory(net, traj, max_lag, order, rates, optimizer, device=device,
                                   progress=progress, exact_method=exact_method)  # fmt: skip

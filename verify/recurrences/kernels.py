@@ -19,23 +19,17 @@ import numba
 import numpy as np
 
 from verify._jit import jit, pjit
+from verify.noise import elementary as el
 
 __all__ = [
     "diagonal_forward",
     "exact_transport",
     "gated_forward",
+    "gru_factors",
     "gru_forward",
     "lstm_forward",
     "product_transport",
 ]
-
-
-@jit
-def _sigmoid(v):
-    if v >= 0.0:
-        return 1.0 / (1.0 + math.exp(-v))
-    e = math.exp(v)
-    return e / (1.0 + e)
 
 
 # --------------------------------------------------------------------------------------
@@ -57,8 +51,8 @@ def _gated_sequence(xa, xs, w_h, u_s, const_gate, s_const, h, s_out, u_out):
                 acc_s = xs[t, q]
                 for k in range(H):
                     acc_s += u_s[q, k] * h[t, k]
-                s = _sigmoid(acc_s)
-            u = math.tanh(acc_a)
+                s = el.sigmoid(acc_s)
+            u = el.tanh(acc_a)
             h[t + 1, q] = (1.0 - s) * h[t, q] + s * u
             s_out[t, q] = s
             u_out[t, q] = u
@@ -77,27 +71,43 @@ def gated_forward(xa, xs, w_h, u_s, const_gate, s_const, h, s_out, u_out):
 
 
 @jit
+def _gru_gates(xi_t, hh, H, rg, zg, ng):
+    # hh = b_hh + W_hh h was formed by the caller; the gates into local buffers with the
+    # branch-free functions of verify.noise.elementary, so that this loop vectorises
+    for q in range(H):
+        rg[q] = el.sigmoid(xi_t[q] + hh[q])
+        zg[q] = el.sigmoid(xi_t[H + q] + hh[H + q])
+        ng[q] = el.tanh(xi_t[2 * H + q] + rg[q] * hh[2 * H + q])
+
+
+@jit
+def _recurrent_product(wt, b_hh, h_t, hh):
+    # hh = b_hh + W_hh h, each entry summed over k in order (as a dot product would be,
+    # term by term), with the loop over g innermost so that it vectorises
+    hh[:] = b_hh
+    for k in range(h_t.shape[0]):
+        hk = h_t[k]
+        for g in range(hh.shape[0]):
+            hh[g] += wt[k, g] * hk
+
+
+@jit
 def _gru_sequence(xi, w_hh, b_hh, h, r_out, z_out, n_out, hn_out):
     T = xi.shape[0]
     H = h.shape[1]
     hh = np.empty(3 * H)
-    wt = np.ascontiguousarray(w_hh.T)  # (H, 3H): the loop over g below is contiguous
+    rg = np.empty(H)
+    zg = np.empty(H)
+    ng = np.empty(H)
+    wt = np.ascontiguousarray(w_hh.T)  # (H, 3H): the loop over g is contiguous
     for t in range(T):
-        # hh = b_hh + W_hh h, each entry summed over k in order (as a dot product would
-        # be, term by term), with the loop over g innermost so that it vectorises
-        hh[:] = b_hh
-        for k in range(H):
-            hk = h[t, k]
-            for g in range(3 * H):
-                hh[g] += wt[k, g] * hk
+        _recurrent_product(wt, b_hh, h[t], hh)
+        _gru_gates(xi[t], hh, H, rg, zg, ng)
         for q in range(H):
-            r = _sigmoid(xi[t, q] + hh[q])
-            z = _sigmoid(xi[t, H + q] + hh[H + q])
-            n = math.tanh(xi[t, 2 * H + q] + r * hh[2 * H + q])
-            h[t + 1, q] = n + z * (h[t, q] - n)
-            r_out[t, q] = r
-            z_out[t, q] = z
-            n_out[t, q] = n
+            h[t + 1, q] = ng[q] + zg[q] * (h[t, q] - ng[q])
+            r_out[t, q] = rg[q]
+            z_out[t, q] = zg[q]
+            n_out[t, q] = ng[q]
             hn_out[t, q] = hh[2 * H + q]
 
 
@@ -106,6 +116,64 @@ def gru_forward(xi, w_hh, b_hh, h, r_out, z_out, n_out, hn_out):
     """Run ``torch.nn.GRUCell`` on a batch; ``xi = x W_ih^T + b_ih`` is (B, T, 3H)."""
     for b in numba.prange(xi.shape[0]):
         _gru_sequence(xi[b], w_hh, b_hh, h[b], r_out[b], z_out[b], n_out[b], hn_out[b])
+
+
+@jit
+def _gru_factor_sequence(x, w_it, b_ih, w_hh, b_hh, dg, h0, order, fac, corr):
+    T, D = x.shape
+    H = h0.shape[0]
+    G = 3 * H
+    xi = np.empty(G)
+    hh = np.empty(G)
+    rg = np.empty(H)
+    zg = np.empty(H)
+    ng = np.empty(H)
+    h = h0.copy()
+    wt = np.ascontiguousarray(w_hh.T)
+    for t in range(T):
+        # the input projection of this step (x W_ih^T + b_ih, summed over inputs in order)
+        xi[:] = b_ih
+        for k in range(D):
+            xk = x[t, k]
+            for g in range(G):
+                xi[g] += w_it[k, g] * xk
+        _recurrent_product(wt, b_hh, h, hh)
+        _gru_gates(xi, hh, H, rg, zg, ng)
+        for q in range(H):
+            z = zg[q]
+            n = ng[q]
+            r = rg[q]
+            hn = hh[2 * H + q]
+            hp = h[q]
+            # d of [J]_qq = z + d, term by term in GRU.retention_and_correction's order
+            a = (1.0 - z) * (1.0 - n * n)
+            d = (a * r) * dg[2, q] + (a * hn * r * (1.0 - r)) * dg[0, q]
+            d = d + ((hp - n) * z * (1.0 - z)) * dg[1, q]
+            if order == 2:  # diagonal: the whole diagonal entry
+                fac[t, q] = z + d
+                corr[t, q] = 0.0
+            else:
+                fac[t, q] = z
+                corr[t, q] = el._select(z > 0.0, d / z, 0.0) if order == 1 else 0.0
+            h[q] = n + z * (hp - n)
+
+
+@pjit
+def gru_factors(x, w_it, b_ih, w_hh, b_hh, dg, h0, order, fac, corr):
+    """The GRU's transport factors straight from its inputs, nothing else stored.
+
+    ``x`` (B, T, D); ``w_it`` = ``W_ih^T`` (D, 3H); ``dg`` (3, H) the diagonals of the
+    recurrent blocks (r, z, n); ``h0`` (B, H).  Writes :func:`step_factors`' pair to
+    ``fac`` and ``corr`` (B, T, H): ``order`` 0 (zeroth) ``(z, 0)``, 1 (first)
+    ``(z, d / z)`` (0 where ``z = 0``), 2 (diagonal) ``(z + d, 0)``.  The states, gates and
+    input projections live in per-sequence buffers of length ``3H``: one pass, no
+    (B, T, .) intermediate.  The arithmetic is :func:`gru_forward`'s and
+    ``GRU.retention_and_correction``'s, term by term, except the input projection, which
+    is summed here in order (the two-pass route takes it from a BLAS matrix product): the
+    two agree to rounding, and each is the same at any number of threads.
+    """
+    for b in numba.prange(x.shape[0]):
+        _gru_factor_sequence(x[b], w_it, b_ih, w_hh, b_hh, dg, h0[b], order, fac[b], corr[b])
 
 
 @jit
@@ -122,13 +190,13 @@ def _lstm_sequence(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
             for g in range(4 * H):
                 pre[g] += wt[k, g] * hk
         for q in range(H):
-            ig = _sigmoid(pre[q])
-            fg = _sigmoid(pre[H + q])
-            gg = math.tanh(pre[2 * H + q])
-            og = _sigmoid(pre[3 * H + q])
+            ig = el.sigmoid(pre[q])
+            fg = el.sigmoid(pre[H + q])
+            gg = el.tanh(pre[2 * H + q])
+            og = el.sigmoid(pre[3 * H + q])
             cn = fg * c[t, q] + ig * gg
             c[t + 1, q] = cn
-            h[t + 1, q] = og * math.tanh(cn)
+            h[t + 1, q] = og * el.tanh(cn)
             i_out[t, q] = ig
             f_out[t, q] = fg
             g_out[t, q] = gg

@@ -109,7 +109,12 @@ class TorchLayout(Cell):
                  bias_ih=self.bias_ih, bias_hh=self.bias_hh)  # fmt: skip
 
     def _xi(self, x):
-        return np.ascontiguousarray(x @ self.weight_ih.T + self.bias_ih)
+        # the input projections of every step as one 2-D matrix product (a 3-D ``@``
+        # broadcasts into many small ones), the bias added in place
+        B, T, D = x.shape
+        xi = np.matmul(x.reshape(B * T, D), self.weight_ih.T)
+        xi += self.bias_ih
+        return xi.reshape(B, T, -1)
 
     @classmethod
     def _init_arrays(cls, hidden, inputs, seed, input_scale, recurrent_scale):

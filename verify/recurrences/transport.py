@@ -38,6 +38,7 @@ __all__ = [
     "envelope_sums",
     "envelope_sums_reference",
     "exact_cost",
+    "factors_of_inputs",
     "step_factors",
     "transport",
     "transport_reference",
@@ -116,6 +117,18 @@ def step_factors(net: Cell, traj: Trajectory, order: str):
     if order == "zeroth":
         return r, zero
     return r, np.divide(d, r, out=np.zeros_like(d), where=r > 0.0)
+
+
+def factors_of_inputs(net: Cell, x, order: str, h0=None):
+    """:func:`step_factors` of ``net.forward(x, h0)``, fused where the cell can.
+
+    A cell with a ``fused_factors`` method (the GRU) forms the factors inside its forward
+    kernel, without storing the trajectory; the others run ``forward`` and then
+    :func:`step_factors`.
+    """
+    if hasattr(net, "fused_factors"):
+        return net.fused_factors(x, order, h0)
+    return step_factors(net, net.forward(x, h0), order)
 
 
 def _chunks(batch: int, hidden: int) -> int:
