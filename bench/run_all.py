@@ -199,6 +199,7 @@ def bench_transport(tab, batch, hidden, steps, repeat, peak, peak1=None, dev="cp
     # sequence) and two per unit-update of the envelope
     D = x.shape[2]
     madds = 2 * n + batch * steps * 3 * hidden * (hidden + D)
+    e2e = {}
     for th in (threads, 1):
         numba.set_num_threads(th)
         torch.set_num_threads(th)
@@ -208,12 +209,20 @@ def bench_transport(tab, batch, hidden, steps, repeat, peak, peak1=None, dev="cp
         finally:
             numba.set_num_threads(threads)
             torch.set_num_threads(threads)
+        e2e[th] = (t_op, t_tpp)
         pk = peak if th == threads else peak1
         tab.add(label + f", end to end from the inputs{', 1 thread each' if th == 1 else ''}",
                 "numba (fused forward + factors, envelope kernel)",
                 "torch nn.GRU + batched gates + prefix-sum", n, t_op, t_tpp,
                 f"{madds / t_op / pk:.0%} of the {'1-thread ' if th == 1 else ''}multiply-add "
                 "roof (forward products + envelope)")  # fmt: skip
+    best_torch = min(e2e, key=lambda k: e2e[k][1])
+    tab.notes.append(
+        f"End to end, the PyTorch pipeline was fastest on {best_torch} thread(s) "
+        f"({e2e[best_torch][1] * 1e3:.0f} ms; on {threads}: {e2e[threads][1] * 1e3:.0f} ms); "
+        f"ours on {threads} threads ({e2e[threads][0] * 1e3:.0f} ms) is "
+        f"{e2e[best_torch][1] / e2e[threads][0]:.1f}x its best setting."
+    )
     # end to end, forward pass included, against reverse mode (a different quantity);
     # autograd costs T backward passes of up to T steps, so it runs on a quarter of T
     ta = max(8, steps // 4)
