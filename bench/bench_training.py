@@ -28,7 +28,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from _common import machine
 
 DIAGNOSTICS = ("kernel and loss", "envelope", "gradient noise")
