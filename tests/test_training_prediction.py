@@ -51,26 +51,46 @@ def test_calibration_per_group_and_before_the_split():
     assert cal["gru/adamw"]["log_c"] != pytest.approx(cal["lstm/sgdm"]["log_c"])
 
 
-def _e3(alpha_heavy, alpha_light=1.9, half=0.05):
+def _e3(alpha_heavy, seeds=1, alpha_light=2.0, half=0.05):
     from verify.training.windows import check_e3
 
     cells = []
-    for cond, a in (("gru/adamw", alpha_light), ("gru/adamw/alpha1.5", alpha_heavy)):
-        c = _cell(cond, cond, "gru", "adamw", 0.0)
-        c.role = "main" if cond == "gru/adamw" else "tails"
-        c.alpha, c.alpha_lo, c.alpha_hi = (np.full(5, v) for v in (a, a - half, a + half))
-        cells.append(c)
+    for k in range(seeds):
+        for cond, a in (("gru/adamw/gradnoise2", alpha_light),
+                        ("gru/adamw/gradnoise1.3", alpha_heavy)):  # fmt: skip
+            c = _cell(f"{cond}#{k}", cond, "gru", "adamw", 0.0)
+            c.role, c.train["batch"] = "tails", 16
+            c.update_noise = {"alpha": a, "alpha_lo": a - half, "alpha_hi": a + half,
+                              "sigma": 0.5, "sigma_set": 0.4, "samples": 1024}  # fmt: skip
+            cells.append(c)
     sums = [summarise(c) for c in cells]
     control = {"rejected": True, "description": "", "detail": ""}
-    return check_e3(cells, sums, control, 0.0, "gru/adamw", 1.5)
+    return check_e3(cells, sums, control, "gru/adamw", (2.0, 1.3))
 
 
-def test_e3_judges_only_where_the_gradient_alpha_moved():
-    # overlapping gradient alpha_hat intervals: the manipulation did not reach the gradient
-    res = _e3(alpha_heavy=1.87)
+def test_e3_judges_only_where_the_update_alpha_moved():
+    # overlapping update alpha_hat intervals: the manipulation did not reach the update
+    res = _e3(alpha_heavy=1.93, seeds=5)
     assert res.verdict == "inconclusive"
-    assert res.rows[0]["manipulation reached the gradient"] is False
-    # separated: judged (the windows here are equal, so the shrinkage is not seen)
-    res = _e3(alpha_heavy=1.5)
-    assert res.rows[0]["manipulation reached the gradient"] is True
-    assert res.verdict in ("fail", "partial", "pass") and res.verdict != "inconclusive"
+    assert res.rows[0]["manipulation reached the update"] is False
+    assert len(res.figures["tables"]["Manipulation check: the update's tail index, per cell"]) == 10
+    # separated but one seed: no seed-level interval, the page says so
+    res = _e3(alpha_heavy=1.3, seeds=1)
+    assert res.rows[0]["manipulation reached the update"] is True
+    assert res.verdict == "inconclusive" and any("One seed" in n for n in res.notes)
+    # separated, five seeds: judged (a verdict other than inconclusive is possible)
+    res = _e3(alpha_heavy=1.3, seeds=5)
+    assert res.rows[0]["seeds"] == 5 and res.rows[0]["manipulation reached the update"]
+    assert res.rows[0]["measured change per seed"] == [0.0] * 5  # identical windows
+
+
+def test_e3_equivalence_at_the_seed_level():
+    from verify.training.windows import _equivalence
+
+    rng = np.random.default_rng(0)
+    assert _equivalence(0.1 + 0.05 * rng.standard_normal(6), 1.0)[0] == "pass"
+    assert _equivalence(3.0 + 0.05 * rng.standard_normal(6), 1.0)[0] == "fail"
+    assert _equivalence(-3.0 + 0.05 * rng.standard_normal(6), 1.0)[0] == "fail"
+    # too noisy to tell: neither inside nor outside the margin
+    assert _equivalence(0.5 + 2.0 * rng.standard_normal(6), 1.0)[0] == "inconclusive"
+    assert _equivalence([0.0], 1.0)[0] == "inconclusive"  # one seed

@@ -67,6 +67,8 @@ def check_page(result, run, figures: dict[str, str] | None = None) -> str:
     for name, path in (figures or {}).items():
         parts.append(f"![{name}]({path})\n")
     parts += ["## Results\n", markdown_table(result.rows)]
+    for name, rows in result.figures.get("tables", {}).items():
+        parts += [f"## {name}\n", markdown_table(rows)]
     if result.params:
         parts += ["## Parameters\n"] + [f"- {k}: `{v}`" for k, v in result.params.items()]
     parts += ["\n## Provenance\n", _provenance(run)]

@@ -28,7 +28,8 @@ from .windows import calibrations, check_e3, check_e4, windows
 __all__ = ["LEARNED", "reduce_cells", "summarise"]
 
 
-def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, probe=None):
+def reduce_cells(results, *, reference: str, noise_alphas=(2.0, 1.6, 1.3), seed: int = 0,
+                 probe=None):  # fmt: skip
     """All checks E1-E7 from the cell results; returns ``(checks, summary rows, log C)``."""
     sums = []
     for r in results:
@@ -43,7 +44,7 @@ def reduce_cells(results, *, reference: str, heavy_alpha: float, seed: int = 0, 
     checks = [
         check_e1(results, sums, control),
         check_e2(results, sums, control, seed),
-        check_e3(results, sums, control, log_c, reference, heavy_alpha),
+        check_e3(results, sums, control, reference, noise_alphas),
         check_e4(results, sums, control, log_c, reference, wins),
         check_e5(signal, seed),
         check_e6([(r.name, r.e6) for r in results if getattr(r, "e6", None)], seed),

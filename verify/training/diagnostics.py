@@ -24,12 +24,14 @@ from .models import RECURRENT, readout, run_states
 from .task import kernel_estimate
 
 __all__ = [
+    "GradientNoise",
     "gradient_noise",
     "learned_kernel",
     "network_envelope",
     "optimizer_rates",
     "psi_samples",
     "random_directions",
+    "update_noise",
 ]
 
 
@@ -162,13 +164,22 @@ def gradient_noise(model, batch, n_directions=8, seed=0, n_boot=100):
     dict
         ``alpha``, ``alpha_lo``, ``alpha_hi``, ``sigma``.
     """
-    from verify import tail
-
     dtype = next(model.parameters()).dtype
     x = torch.as_tensor(batch.x, dtype=dtype)
     y = torch.as_tensor(batch.y, dtype=dtype)
     v, keys = random_directions(model.canonical(), n_directions, seed)
-    proj = gradient_projections(model, x, y, v, keys)
+    return pooled_tail(gradient_projections(model, x, y, v, keys), n_boot, seed)
+
+
+def pooled_tail(proj, n_boot, seed):
+    """McCulloch's ``alpha`` (bootstrap interval) and scale of projections (M, K), pooled.
+
+    Each column is centred by its median and divided by its interquartile range, so the
+    directions pool into one sample of the common tail index; ``sigma`` is in the
+    projections' units (the pooled scale times the mean interquartile range).
+    """
+    from verify import tail
+
     q25, q50, q75 = np.percentile(proj, [25, 50, 75], axis=0)
     iqr = np.where(q75 > q25, q75 - q25, 1.0)
     z = ((proj - q50) / iqr).ravel()
@@ -179,6 +190,84 @@ def gradient_noise(model, batch, n_directions=8, seed=0, n_boot=100):
         "alpha_hi": est.ci["alpha"][1],
         "sigma": est.sigma * float(np.mean(iqr)),
     }
+
+
+class GradientNoise:
+    """E3's manipulation: SaS noise of a set tail index added to the gradient at each step.
+
+    Every element of every parameter's gradient gets an independent
+    ``S(alpha, 0, sigma_set)`` draw (the noise of step ``k`` from the seed's stream ``k``),
+    with ``sigma_set`` chosen so that its interquartile range is that of ``N(0, s^2)``
+    (:meth:`matched`): conditions that differ in ``alpha`` differ in the tail, not in the
+    bulk of the noise.
+    """
+
+    def __init__(self, alpha: float, sigma_set: float, seed: int):
+        self.alpha, self.sigma_set, self.seed = float(alpha), float(sigma_set), int(seed)
+
+    @classmethod
+    def matched(cls, model, cfg, seed: int) -> GradientNoise:
+        """IQR-matched noise from the gradient now held by ``model`` (the first batch's)."""
+        import theory
+
+        g = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+        s = cfg.grad_noise_scale * float(torch.sqrt(torch.mean(g * g)))
+        if not s > 0.0:
+            raise ValueError("the first batch's gradient is zero: no scale for the added noise")
+        q = float(theory.sas_quantile(0.75, cfg.grad_noise_alpha))
+        return cls(cfg.grad_noise_alpha, 0.6744897501960817 * s / q, seed)
+
+    def draw(self, size: int, key: int) -> np.ndarray:
+        """``size`` draws of the noise of stream ``key``."""
+        from verify import stable
+
+        seq = np.random.SeedSequence(self.seed, spawn_key=(key,))
+        return stable.sample(self.alpha, 0.0, self.sigma_set, size=size, seed=seq,
+                             parallel=False)  # fmt: skip
+
+    def add_to(self, model, step: int) -> None:
+        """Add step ``step``'s noise to every parameter's gradient, in place."""
+        params = list(model.parameters())
+        size = sum(p.numel() for p in params)
+        noise = torch.as_tensor(self.draw(size, step), dtype=params[0].grad.dtype)
+        off = 0
+        for p in params:
+            n = p.numel()
+            p.grad += noise[off : off + n].reshape(p.shape).to(p.grad.device)
+            off += n
+
+
+def update_noise(model, task, cfg, added: GradientNoise, seed: int = 0) -> dict:
+    """The manipulation check of E3: the tail index of the update the optimizer is handed.
+
+    ``cfg.update_batches`` fresh batches (stream ``"update"``) each give the mini-batch
+    gradient plus a fresh draw of the added noise; their fluctuation about the batches'
+    mean, projected on ``cfg.update_directions`` random unit directions, is pooled
+    (:func:`pooled_tail`).  Keys of the noise streams start past any training step.
+    """
+    from .task import make_batch
+
+    params = list(model.parameters())
+    dtype = params[0].dtype
+    size = sum(p.numel() for p in params)
+    rows = []
+    for k in range(cfg.update_batches):
+        b = make_batch(task, cfg.batch, "update", k)
+        model.zero_grad()
+        y_hat = model(torch.as_tensor(b.x, dtype=dtype))
+        torch.mean((y_hat - torch.as_tensor(b.y, dtype=dtype)) ** 2).backward()
+        if cfg.clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        g = torch.cat([p.grad.reshape(-1) for p in params]).detach().cpu().numpy()
+        rows.append(g + added.draw(size, 2**40 + k))
+    model.zero_grad()
+    u = np.random.default_rng(seed).standard_normal((cfg.update_directions, size))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    g = np.asarray(rows)
+    proj = (g - g.mean(axis=0)) @ u.T
+    out = pooled_tail(proj, cfg.n_boot, seed)
+    return {"alpha_set": added.alpha, "sigma_set": added.sigma_set,
+            "samples": int(proj.size), **out}  # fmt: skip
 
 
 def psi_samples(model, batch, max_lag, seed=0):

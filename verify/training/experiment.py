@@ -48,8 +48,13 @@ class ExperimentProfile:
         The main grid (every pair is a condition).
     seeds : int
         Seed indices per condition.
-    heavy_alpha : float
-        Tail index of the heavier-tailed target noise (E3).
+    noise_alphas : tuple of float
+        E3's conditions: the reference pair trained with SaS gradient noise of each tail
+        index added to every update (the first, lightest, is the baseline), without
+        clipping (``TrainConfig.grad_noise_alpha``).
+    noise_scale : float
+        Their common interquartile-range scale, in units of the first batch's gradient RMS
+        (``TrainConfig.grad_noise_scale``).
     spectra : tuple
         Further gate spectra for the reference pair (E4), as ``TrainConfig.spectrum`` values.
     removed : tuple of int
@@ -73,7 +78,8 @@ class ExperimentProfile:
     archs: tuple
     optimizers: tuple
     seeds: int
-    heavy_alpha: float = 1.5
+    noise_alphas: tuple = (2.0, 1.6, 1.3)
+    noise_scale: float = 1.0
     spectra: tuple = ()
     removed: tuple = (8, 12, 16)
     isolated: bool = False
@@ -221,15 +227,10 @@ def _conditions(p: ExperimentProfile):
     ]
     base = {"arch": a0, "optimizer": o0}
     out += [
-        (f"{ref}/noclip", "tails", {}, {**base, "clip": None}),
-        (f"{ref}/alpha{p.heavy_alpha:g}", "tails", {"noise_alpha": p.heavy_alpha}, base),
-        (
-            f"{ref}/alpha{p.heavy_alpha:g}/noclip",
-            "tails",
-            {"noise_alpha": p.heavy_alpha},
-            {**base, "clip": None},
-        ),
-    ]
+        (f"{ref}/gradnoise{a:g}", "tails", {},
+         {**base, "clip": None, "grad_noise_alpha": a, "grad_noise_scale": p.noise_scale})
+        for a in p.noise_alphas
+    ]  # fmt: skip
     names = [s[0] for s in p.spectra]
     for s in p.spectra:  # two spectra of one family are told apart by their parameters
         tag = s[0] + ("".join(f"-{k}{v:g}" for k, v in s[1]) if names.count(s[0]) > 1 else "")
@@ -357,6 +358,7 @@ class ExperimentRun:
             "loss",
             "runtime_s",
             "timings",
+            "update_noise",
             "task",
             "train",
         )
@@ -371,7 +373,7 @@ class ExperimentRun:
                 "config": self.config,
                 "checks": [c.as_dict() for c in self.checks],
                 "table": self.table,
-                "cells": [{k: getattr(r, k) for k in keep} for r in self.cells],
+                "cells": [{k: getattr(r, k, None) for k in keep} for r in self.cells],
             }
         )
 
@@ -415,7 +417,7 @@ def run_experiment(
     results = (mapper or map_cells)(run_cell, cells, progress)
     ref = f"{cells[0].train.arch}/{cells[0].train.optimizer}"
     checks, table, log_c = reduce_cells(
-        results, reference=ref, heavy_alpha=profile.heavy_alpha, seed=seed, probe=profile.probe
+        results, reference=ref, noise_alphas=profile.noise_alphas, seed=seed, probe=profile.probe
     )
     for c in checks:
         c.seed = seed

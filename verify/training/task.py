@@ -28,7 +28,7 @@ from theory._validate import check_in_range, check_int
 __all__ = ["STREAMS", "Batch", "TaskConfig", "kernel_estimate", "make_batch"]
 
 #: Independent data streams of one task (a batch key is ``(stream, index)``).
-STREAMS = {"train": 0, "heldout": 1, "noise": 2, "psi": 3}
+STREAMS = {"train": 0, "heldout": 1, "noise": 2, "psi": 3, "update": 4}
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def make_batch(task: TaskConfig, size: int, stream: str = "train", index: int = 
     task : TaskConfig
     size : int
         Number of sequences, >= 1.
-    stream : {"train", "heldout", "noise", "psi"}
+    stream : {"train", "heldout", "noise", "psi", "update"}
     index : int
         Batch index within the stream, >= 0.
     """

@@ -68,6 +68,20 @@ class TrainConfig:
     transport_probe : int
         Probe sequences of the transport comparison (E7: first order, exact diagonal and
         full transport) at the untrained start and at the last checkpoint; 0: not measured.
+    grad_noise_alpha : float or None
+        E3's manipulation: symmetric alpha-stable noise of this tail index in (1, 2] added
+        to every element of the gradient before each optimizer step (after clipping, if
+        any, so that the tail the optimizer sees is the one set); None: no added noise.
+    grad_noise_scale : float
+        Its size: the interquartile range of ``N(0, s^2)`` with ``s`` this multiple of the
+        RMS of the first training batch's gradient, the same for every ``alpha`` (IQR
+        matching: ``sigma_alpha = 0.67449 s / q_alpha(0.75)``, ``q_alpha`` the standard
+        SaS quantile).
+    update_batches, update_directions : int
+        The manipulation check of a noisy cell, at the last checkpoint: the gradient of
+        ``update_batches`` fresh batches plus the added noise, projected on
+        ``update_directions`` random unit directions (their product: the samples of the
+        update's alpha_hat, >= 1000 by default).
     device : {"cpu", "cuda"}
     """
 
@@ -93,6 +107,10 @@ class TrainConfig:
     e6_directions: int = 2
     e6_positions: int = 2
     transport_probe: int = 4
+    grad_noise_alpha: float | None = None
+    grad_noise_scale: float = 1.0
+    update_batches: int = 64
+    update_directions: int = 16
     device: str = "cpu"
 
     def __post_init__(self):
@@ -128,6 +146,16 @@ class TrainConfig:
         check_int("e6_directions", self.e6_directions, lo=1)
         check_int("e6_positions", self.e6_positions, lo=1)
         check_int("transport_probe", self.transport_probe, lo=0)
+        if self.grad_noise_alpha is not None:
+            a = check_in_range("grad_noise_alpha", self.grad_noise_alpha, 0.0, 2.0, lo_open=True)
+            if a <= 1.0:
+                raise ValueError(
+                    f"grad_noise_alpha must be in (1, 2], got {a}: at alpha <= 1 the added "
+                    "noise has no mean, so the update has none either"
+                )
+        check_positive("grad_noise_scale", self.grad_noise_scale)
+        check_int("update_batches", self.update_batches, lo=8)
+        check_int("update_directions", self.update_directions, lo=1)
 
     @property
     def learning_rate(self) -> float:
@@ -184,6 +212,11 @@ class CellResult:
         ``{"init": ..., "final": ...}``, each ``{"g", "total", "log_f"}``: the lag-resolved
         per-sequence gradients at the planted lags and ``log f_hat`` there with unit rates
         (empty when not measured).
+    update_noise : dict
+        For a cell with added gradient noise: the set ``alpha`` and absolute ``sigma_set``,
+        and the update's measured ``alpha``, ``alpha_lo``, ``alpha_hi``, ``sigma`` and
+        ``samples`` at the last checkpoint (:func:`verify.training.diagnostics.update_noise`);
+        empty otherwise.
     """
 
     name: str
@@ -208,6 +241,7 @@ class CellResult:
     transport: dict = field(default_factory=dict)
     log_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
     timings: dict = field(default_factory=dict)
+    update_noise: dict = field(default_factory=dict)
     runtime_s: float = 0.0
     versions: dict = field(default_factory=dict)
 
@@ -342,6 +376,7 @@ def run_cell(cell: Cell) -> CellResult:
     if measure_transport:
         transport["init"] = _transport(model, probe[: cfg.transport_probe], L)
         tick("E7")
+    added = None  # E3's gradient noise: set at the first step, from its gradient's RMS
     step = 0
     for target in checkpoint_steps(cfg.n_first, cfg.n_max, cfg.batch, cfg.ratio):
         model.to(device)
@@ -355,6 +390,10 @@ def run_cell(cell: Cell) -> CellResult:
             loss.backward()
             if cfg.clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            if cfg.grad_noise_alpha is not None:
+                if added is None:
+                    added = dg.GradientNoise.matched(model, cfg, int(seeds[2]))
+                added.add_to(model, step)
             opt.step()
             step += 1
             tick("training")
@@ -393,6 +432,10 @@ def run_cell(cell: Cell) -> CellResult:
     if measure_transport:
         transport["final"] = _transport(model, probe[: cfg.transport_probe], L)
         tick("E7")
+    update = {}
+    if added is not None:
+        update = dg.update_noise(model, task, cfg, added, seed=int(seeds[2]) % 2**31)
+        tick("gradient noise")
     psi = dg.psi_samples(model, make_batch(task, cfg.psi_batch, "psi"), L, seed=int(seeds[3]))
     psi = psi * np.exp(log_f - np.max(log_f))  # weighted by mu (the envelope), as the author
     tick("psi (E5)")
@@ -409,6 +452,7 @@ def run_cell(cell: Cell) -> CellResult:
         e6=e6,
         transport=transport,
         timings={k: round(v, 4) for k, v in spent.items()},
+        update_noise=update,
         runtime_s=time.perf_counter() - t0,
         versions={"torch": torch.__version__, "numpy": np.__version__},
     )
