@@ -167,23 +167,25 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
         for k, (r, _, _) in sorted(by[c].items()):
             u = r.update_noise
             rows.append({"condition": c, "seed": k, "alpha set": a,
-                         "update alpha_hat [90 % interval]":
+                         "update alpha_hat [95 % interval]":
                          f"{u['alpha']:.3f} [{u['alpha_lo']:.3f}, {u['alpha_hi']:.3f}]",
                          "samples": u["samples"], "sigma set": u["sigma_set"],
                          "update sigma_hat": u["sigma"]})  # fmt: skip
     light = by[conds[0]]
     log_c = calibrate([ss for _, _, ss in light.values()]) if light else math.nan
-    for c_light, c_heavy in zip(conds[:-1], conds[1:], strict=True):
-        lo, hv = by[c_light], by[c_heavy]
-        seeds = sorted(set(lo) & set(hv))
-        # manipulation check, per seed: the heavier update's alpha_hat interval below
-        reached = bool(seeds) and all(
-            hv[k][0].update_noise["alpha_hi"] < lo[k][0].update_noise["alpha_lo"] for k in seeds
-        )
-        pairs.append((c_light, c_heavy, reached))
-    verdicts, table = [], []
+    base = by[conds[0]]
     for c_heavy in conds[1:]:
-        reached = all(p[2] for p in pairs[: conds.index(c_heavy)])
+        hv = by[c_heavy]
+        seeds = sorted(set(base) & set(hv))
+        # manipulation check, per seed: the heavier update's alpha_hat interval lies below
+        # the baseline's
+        reached = bool(seeds) and all(
+            hv[k][0].update_noise["alpha_hi"] < base[k][0].update_noise["alpha_lo"]
+            for k in seeds
+        )
+        pairs.append((c_heavy, reached))
+    verdicts, table = [], []
+    for c_heavy, reached in pairs:
         per_seed = _e3_pair(light, by[c_heavy], log_c) if np.isfinite(log_c) else {}
         diffs = [m - p for m, p in per_seed.values()]
         v, m, b90, b95 = _equivalence(diffs, E4_MARGIN)
@@ -230,7 +232,7 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
         "optimizer steps)",
         measured="; ".join(f"{t['heavy vs baseline']}: {t['verdict']}" for t in table),
         tolerance=f"manipulation check first: in every seed the heavier condition's update "
-        f"alpha_hat interval lies below the lighter one's (>= 1000 samples each), else "
+        f"alpha_hat interval (95 %, bootstrap) lies below the baseline's (>= 1000 samples each), else "
         f"INCONCLUSIVE; then over seeds, measured - predicted change: PASS when its one-sided "
         f"90 % t bounds lie within +-{E4_MARGIN} planted-lag step, FAIL when its 95 % interval "
         "lies outside, INCONCLUSIVE between (and with one seed)",
