@@ -233,8 +233,8 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
         measured="; ".join(f"{t['heavy vs baseline']}: {t['verdict']}" for t in table),
         tolerance=f"manipulation check first: in every seed the heavier condition's update "
         f"alpha_hat interval (95 %, bootstrap) lies below the baseline's (>= 1000 samples "
-        f"each), else INCONCLUSIVE; then over seeds, measured - predicted change: PASS when its one-sided "
-        f"90 % t bounds lie within +-{E4_MARGIN} planted-lag step, FAIL when its 95 % interval "
+        f"each), else INCONCLUSIVE; then over seeds, measured - predicted change: PASS when "
+        f"its one-sided 90 % t bounds lie within +-{E4_MARGIN} planted-lag step, FAIL when its 95 % interval "
         "lies outside, INCONCLUSIVE between (and with one seed)",
         rows=table,
         negative_control=control,
