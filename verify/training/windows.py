@@ -180,8 +180,7 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
         # manipulation check, per seed: the heavier update's alpha_hat interval lies below
         # the baseline's
         reached = bool(seeds) and all(
-            hv[k][0].update_noise["alpha_hi"] < base[k][0].update_noise["alpha_lo"]
-            for k in seeds
+            hv[k][0].update_noise["alpha_hi"] < base[k][0].update_noise["alpha_lo"] for k in seeds
         )
         pairs.append((c_heavy, reached))
     verdicts, table = [], []
@@ -234,8 +233,8 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
         tolerance=f"manipulation check first: in every seed the heavier condition's update "
         f"alpha_hat interval (95 %, bootstrap) lies below the baseline's (>= 1000 samples "
         f"each), else INCONCLUSIVE; then over seeds, measured - predicted change: PASS when "
-        f"its one-sided 90 % t bounds lie within +-{E4_MARGIN} planted-lag step, FAIL when its 95 % interval "
-        "lies outside, INCONCLUSIVE between (and with one seed)",
+        f"its one-sided 90 % t bounds lie within +-{E4_MARGIN} planted-lag step, FAIL when "
+        "its 95 % interval lies outside, INCONCLUSIVE between (and with one seed)",
         rows=table,
         negative_control=control,
         notes=notes,
