@@ -228,11 +228,13 @@ def test_envelope_sums_with_a_factor_beyond_200_decades():
     np.testing.assert_allclose(np.exp(got - ref), 1.0, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
 @pytest.mark.parametrize("order", ["zeroth", "first", "diagonal"])
-def test_fused_gru_factors_match_the_two_pass_route(order):
-    # one pass from the inputs (kernels.gru_factors) against forward + step_factors; they
-    # differ only in how the input projection is summed (in order, against BLAS)
-    net = make_net("gru", hidden=6, inputs=4, seed=60)
+def test_fused_factors_match_the_two_pass_route(kind, order):
+    # one pass from the inputs (kernels.gru_factors / lstm_factors) against forward +
+    # step_factors; they differ in how the input projection is summed (in order, against
+    # BLAS) and in libm's tanh against the branch-free one in the LSTM's lift
+    net = make_net(kind, hidden=6, inputs=4, seed=60)
     x = rec.random_inputs(3, 21, 4, seed=61)
     h0 = initial_state(net, 3, seed=62)
     fac, corr = net.fused_factors(x, order, h0)
@@ -269,11 +271,29 @@ def test_fused_gru_factors_are_the_same_whatever_the_thread_count():
         np.testing.assert_array_equal(a, b)
 
 
-def test_log_envelope_takes_the_fused_route_and_agrees_with_the_trajectory_route():
-    net = make_net("gru", hidden=5, inputs=3, seed=65)
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_log_envelope_takes_the_fused_route_and_agrees_with_the_trajectory_route(kind):
+    net = make_net(kind, hidden=5, inputs=3, seed=65)
     x = rec.random_inputs(4, 30, 3, seed=66)
     for order in ("zeroth", "first", "diagonal"):
         fused = rec.measure_envelope(net, x, 20, order=order)
         traj = envelope_of_trajectory(net, net.forward(x), 20, order, np.ones(5))
         np.testing.assert_allclose(fused.log_f, traj.log_f, rtol=1e-12)
         np.testing.assert_allclose(fused.log_unit, traj.log_unit, rtol=1e-12)
+
+
+def test_fused_lstm_factors_are_the_same_whatever_the_thread_count():
+    import numba
+
+    net = make_net("lstm", hidden=7, inputs=3, seed=67)
+    x = rec.random_inputs(5, 13, 3, seed=68)
+    outs = []
+    threads = numba.get_num_threads()
+    try:
+        for n in sorted({1, threads}):
+            numba.set_num_threads(n)
+            outs.append(net.fused_factors(x, "first"))
+    finally:
+        numba.set_num_threads(threads)
+    for a, b in zip(outs[0], outs[-1], strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -31,6 +31,8 @@ class GRU(TorchLayout):
 
     kind = "gru"
     gate_names = "rzn"
+    _factor_kernel = staticmethod(kernels.gru_factors)
+    _factor_blocks = "rzn"
 
     @classmethod
     def init(cls, hidden, inputs, spectrum, seed=0, input_scale=1.0, recurrent_scale=0.5):
@@ -75,26 +77,6 @@ class GRU(TorchLayout):
             n[:, t] = np.tanh(xi[:, t, 2 * H :] + r[:, t] * hn[:, t])
             h[:, t + 1] = (1.0 - z[:, t]) * n[:, t] + z[:, t] * h[:, t]
         return Trajectory(h=h, gates={"r": r, "z": z, "n": n, "hn": hn})
-
-    def fused_factors(self, x, order, h0=None):
-        """The transport factors ``(fac, corr)`` of a product order in one pass over ``x``.
-
-        What :func:`verify.recurrences.transport.step_factors` gives from
-        ``forward(x, h0)``, computed in the forward kernel itself
-        (:func:`kernels.gru_factors`): no trajectory, gates or input projections of size
-        (B, T, .) are stored.  ``order`` is ``"zeroth"``, ``"first"`` or ``"diagonal"``.
-        """
-        x = self.check_inputs(x)
-        B, T, _ = x.shape
-        H = self.hidden
-        code = {"zeroth": 0, "first": 1, "diagonal": 2}[order]
-        w = self.weight_hh
-        dg = np.stack([np.diag(self.block(w, g)) for g in self.gate_names])
-        h0 = np.ascontiguousarray(self._initial("h0", h0, B))
-        fac, corr = np.empty((B, T, H)), np.empty((B, T, H))
-        kernels.gru_factors(x, np.ascontiguousarray(self.weight_ih.T), self.bias_ih, w,
-                            self.bias_hh, dg, h0, code, fac, corr)  # fmt: skip
-        return fac, corr
 
     def step(self, x_t, state) -> np.ndarray:
         """One GRUCell step for inputs (B, D) and states (B, H)."""

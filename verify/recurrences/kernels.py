@@ -27,6 +27,7 @@ __all__ = [
     "gated_forward",
     "gru_factors",
     "gru_forward",
+    "lstm_factors",
     "lstm_forward",
     "product_transport",
 ]
@@ -208,6 +209,69 @@ def lstm_forward(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
     """Run ``torch.nn.LSTMCell`` on a batch; ``xi = x W_ih^T + b_ih`` is (B, T, 4H)."""
     for b in numba.prange(xi.shape[0]):
         _lstm_sequence(xi[b], w_hh, b_hh, h[b], c[b], i_out[b], f_out[b], g_out[b], o_out[b])
+
+
+@jit
+def _lstm_factor_sequence(x, w_it, b_ih, w_hh, b_hh, dg, h0, c0, order, fac, corr):
+    T, D = x.shape
+    H = h0.shape[0]
+    G = 4 * H
+    pre = np.empty(G)
+    ig, fg, gg, og = np.empty(H), np.empty(H), np.empty(H), np.empty(H)
+    h = h0.copy()
+    c = c0.copy()
+    e = np.zeros(H)  # the lift dh/dc of the previous position (0 before the first)
+    wt = np.ascontiguousarray(w_hh.T)
+    for t in range(T):
+        # x W_ih^T + b_ih, summed over inputs in order, then + b_hh + W_hh h
+        pre[:] = b_ih
+        for k in range(D):
+            xk = x[t, k]
+            for g in range(G):
+                pre[g] += w_it[k, g] * xk
+        for g in range(G):
+            pre[g] += b_hh[g]
+        for k in range(H):
+            hk = h[k]
+            for g in range(G):
+                pre[g] += wt[k, g] * hk
+        for q in range(H):  # branch-free gates: vectorises
+            ig[q] = el.sigmoid(pre[q])
+            fg[q] = el.sigmoid(pre[H + q])
+            gg[q] = el.tanh(pre[2 * H + q])
+            og[q] = el.sigmoid(pre[3 * H + q])
+        for q in range(H):
+            i, f, g, o, cp = ig[q], fg[q], gg[q], og[q], c[q]
+            # d = e_{t-1} [dc_t/dh_{t-1}]_qq, in LSTM.retention_and_correction's order
+            diag_c = (cp * f * (1.0 - f)) * dg[1, q] + (g * i * (1.0 - i)) * dg[0, q]
+            diag_c = diag_c + (i * (1.0 - g * g)) * dg[2, q]
+            d = e[q] * diag_c
+            if order == 2:
+                fac[t, q] = f + d
+                corr[t, q] = 0.0
+            else:
+                fac[t, q] = f
+                corr[t, q] = el._select(f > 0.0, d / f, 0.0) if order == 1 else 0.0
+            cn = f * cp + i * g
+            tc = el.tanh(cn)
+            c[q] = cn
+            h[q] = o * tc
+            e[q] = o * (1.0 - tc * tc)
+
+
+@pjit
+def lstm_factors(x, w_it, b_ih, w_hh, b_hh, dg, h0, c0, order, fac, corr):
+    """The LSTM's transport factors straight from its inputs (as :func:`gru_factors`).
+
+    ``w_it`` = ``W_ih^T`` (D, 4H); ``dg`` (3, H) the diagonals of the recurrent blocks
+    (i, f, g); ``h0``, ``c0`` (B, H).  Retention ``f`` and correction
+    ``d_t = e_{t-1} [dc_t/dh_{t-1}]_qq`` (``e`` the lift ``o (1 - tanh^2 c)``, 0 before the
+    first position), written as ``(f, 0)``, ``(f, d / f)`` or ``(f + d, 0)`` for ``order``
+    0, 1, 2.
+    """
+    for b in numba.prange(x.shape[0]):
+        _lstm_factor_sequence(x[b], w_it, b_ih, w_hh, b_hh, dg, h0[b], c0[b], order, fac[b],
+                              corr[b])  # fmt: skip
 
 
 @jit

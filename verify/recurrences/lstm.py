@@ -30,6 +30,8 @@ class LSTM(TorchLayout):
 
     kind = "lstm"
     gate_names = "ifgo"
+    _factor_kernel = staticmethod(kernels.lstm_factors)
+    _factor_blocks = "ifg"
 
     @property
     def state_size(self) -> int:  # noqa: D102

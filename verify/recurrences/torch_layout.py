@@ -108,6 +108,32 @@ class TorchLayout(Cell):
         np.savez(path, weight_ih=self.weight_ih, weight_hh=self.weight_hh,
                  bias_ih=self.bias_ih, bias_hh=self.bias_hh)  # fmt: skip
 
+    #: the numba kernel that goes from inputs to transport factors (kernels.gru_factors,
+    #: kernels.lstm_factors), and the gate blocks whose diagonals it takes
+    _factor_kernel = None
+    _factor_blocks = ""
+
+    def fused_factors(self, x, order, h0=None):
+        """The transport factors ``(fac, corr)`` of a product order in one pass over ``x``.
+
+        What :func:`verify.recurrences.transport.step_factors` gives from
+        ``forward(x, h0)``, computed in the forward kernel itself: no trajectory, gates or
+        input projections of size (B, T, .) are stored.  ``order`` is ``"zeroth"``,
+        ``"first"`` or ``"diagonal"``; the LSTM's cell state starts at zero.
+        """
+        x = self.check_inputs(x)
+        B, T, _ = x.shape
+        H = self.hidden
+        code = {"zeroth": 0, "first": 1, "diagonal": 2}[order]
+        w = self.weight_hh
+        dg = np.stack([np.diag(self.block(w, g)) for g in self._factor_blocks])
+        h0 = np.ascontiguousarray(self._initial("h0", h0, B))
+        init = (h0, np.zeros((B, H))) if self.kind == "lstm" else (h0,)
+        fac, corr = np.empty((B, T, H)), np.empty((B, T, H))
+        self._factor_kernel(x, np.ascontiguousarray(self.weight_ih.T), self.bias_ih, w,
+                            self.bias_hh, dg, *init, code, fac, corr)  # fmt: skip
+        return fac, corr
+
     def _xi(self, x):
         # the input projections of every step as one 2-D matrix product (a 3-D ``@``
         # broadcasts into many small ones), the bias added in place

@@ -122,11 +122,11 @@ def step_factors(net: Cell, traj: Trajectory, order: str):
 def factors_of_inputs(net: Cell, x, order: str, h0=None):
     """:func:`step_factors` of ``net.forward(x, h0)``, fused where the cell can.
 
-    A cell with a ``fused_factors`` method (the GRU) forms the factors inside its forward
-    kernel, without storing the trajectory; the others run ``forward`` and then
+    A cell with a factor kernel (GRU, LSTM: ``fused_factors``) forms the factors inside its
+    forward kernel, without storing the trajectory; the others run ``forward`` and then
     :func:`step_factors`.
     """
-    if hasattr(net, "fused_factors"):
+    if getattr(net, "_factor_kernel", None) is not None:
         return net.fused_factors(x, order, h0)
     return step_factors(net, net.forward(x, h0), order)
 
