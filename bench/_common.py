@@ -40,3 +40,13 @@ def machine(load: float, gpu: str | None = None) -> str:
         f"NumPy {np.__version__}, SciPy {scipy.__version__}, numba {numba.__version__} "
         f"({numba.get_num_threads()} threads); load average at start {load:.2f}"
     )
+
+
+def write_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so no half-written page is left."""
+    from pathlib import Path
+
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)

@@ -26,9 +26,8 @@ import argparse
 import os
 import time
 from dataclasses import replace
-from pathlib import Path
 
-from _common import machine
+from _common import machine, write_atomic
 
 DIAGNOSTICS = ("kernel and loss", "envelope", "gradient noise")
 ONCE = ("E6", "E7", "psi (E5)")
@@ -161,10 +160,7 @@ def main(argv=None) -> int:
     text = render(cell, t, full, info, plain_s, header)
     print(text)
     if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        write_atomic(args.out, text)
     return 0
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
-from _common import best_of, machine
+from _common import best_of, machine, write_atomic
 from scipy import stats
 
 from theory import Detection
@@ -300,10 +300,7 @@ def main(argv=None) -> int:
     )
     print(text, end="")
     if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        write_atomic(args.out, text)
     return 0
 
 

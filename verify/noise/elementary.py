@@ -276,23 +276,6 @@ def _pow2(k):
 
 
 @register_jitable(inline="always")
-def exp(x):
-    """``math.exp(x)`` to < 2 ulp for every double (overflow to inf), without branches."""
-    x = _select(x > _EXP_CLAMP, _EXP_CLAMP, x)  # NaN passes both clamps
-    x = _select(x < -_EXP_CLAMP, -_EXP_CLAMP, x)
-    k = (x * _INVLN2 + _SHIFTER) - _SHIFTER
-    hi = x - k * _LN2_HI
-    lo = k * _LN2_LO
-    r = hi - lo
-    t = r * r
-    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
-    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    # 2^k in two normal factors, so that subnormal results are rounded once
-    k1 = (k * 0.5 + _SHIFTER) - _SHIFTER
-    return y * _pow2(k1) * _pow2(k - k1)
-
-
-@register_jitable(inline="always")
 def _exp_reduced(x):
     """``(k, e)`` with ``exp(x) = 2^k (1 + e)``; ``k`` an integer-valued double, ``|e| < 0.42``."""
     x = _select(x > _EXP_CLAMP, _EXP_CLAMP, x)
@@ -304,6 +287,15 @@ def _exp_reduced(x):
     t = r * r
     c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
     return k, hi - (lo - (r * c) / (2.0 - c))
+
+
+@register_jitable(inline="always")
+def exp(x):
+    """``math.exp(x)`` to < 2 ulp for every double (overflow to inf), without branches."""
+    k, e = _exp_reduced(x)  # NaN passes the clamps
+    # 2^k in two normal factors, so that subnormal results are rounded once
+    k1 = (k * 0.5 + _SHIFTER) - _SHIFTER
+    return (1.0 + e) * _pow2(k1) * _pow2(k - k1)
 
 
 @register_jitable(inline="always")

@@ -93,6 +93,16 @@ def _recurrent_product(wt, b_hh, h_t, hh):
 
 
 @jit
+def _input_projection(x_t, w_it, b_ih, out):
+    # out = b_ih + x_t W_ih^T, summed over inputs in order (loop over outputs innermost)
+    out[:] = b_ih
+    for k in range(x_t.shape[0]):
+        xk = x_t[k]
+        for g in range(out.shape[0]):
+            out[g] += w_it[k, g] * xk
+
+
+@jit
 def _gru_sequence(xi, w_hh, b_hh, h, r_out, z_out, n_out, hn_out):
     T = xi.shape[0]
     H = h.shape[1]
@@ -132,12 +142,7 @@ def _gru_factor_sequence(x, w_it, b_ih, w_hh, b_hh, dg, h0, order, fac, corr):
     h = h0.copy()
     wt = np.ascontiguousarray(w_hh.T)
     for t in range(T):
-        # the input projection of this step (x W_ih^T + b_ih, summed over inputs in order)
-        xi[:] = b_ih
-        for k in range(D):
-            xk = x[t, k]
-            for g in range(G):
-                xi[g] += w_it[k, g] * xk
+        _input_projection(x[t], w_it, b_ih, xi)
         _recurrent_product(wt, b_hh, h, hh)
         _gru_gates(xi, hh, H, rg, zg, ng)
         for q in range(H):
@@ -223,12 +228,8 @@ def _lstm_factor_sequence(x, w_it, b_ih, w_hh, b_hh, dg, h0, c0, order, fac, cor
     e = np.zeros(H)  # the lift dh/dc of the previous position (0 before the first)
     wt = np.ascontiguousarray(w_hh.T)
     for t in range(T):
-        # x W_ih^T + b_ih, summed over inputs in order, then + b_hh + W_hh h
-        pre[:] = b_ih
-        for k in range(D):
-            xk = x[t, k]
-            for g in range(G):
-                pre[g] += w_it[k, g] * xk
+        # x W_ih^T + b_ih, then + b_hh + W_hh h
+        _input_projection(x[t], w_it, b_ih, pre)
         for g in range(G):
             pre[g] += b_hh[g]
         for k in range(H):

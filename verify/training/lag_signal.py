@@ -24,7 +24,7 @@ import torch
 from .diagnostics import _tangents, random_directions
 from .models import readout, run_states
 
-__all__ = ["INPUT_WEIGHTS", "injection_positions", "lag_contributions"]
+__all__ = ["INPUT_WEIGHTS", "e6_measure", "injection_positions", "lag_contributions"]
 
 
 def injection_positions(steps: int, max_lag: int, count: int) -> list[int]:
@@ -104,3 +104,20 @@ def lag_contributions(model, x, y, lags, n_directions=4, n_positions=4, seed=0):
     g /= len(positions)
     total /= len(positions)
     return {"g": g, "total": total, "positions": positions}
+
+
+def e6_measure(model, task, cfg, probe, seed):
+    """The detection-size measurement of one network (E6), on the CPU.
+
+    :func:`lag_contributions` on ``cfg.e6_batch`` sequences of the ``"psi"`` stream, and
+    ``log f_hat`` at the planted lags with unit rates on the ``probe`` sequences.
+    """
+    from .diagnostics import network_envelope
+    from .task import make_batch
+
+    b = make_batch(task, cfg.e6_batch, "psi", 1)
+    out = lag_contributions(
+        model, b.x, b.y, task.lags, cfg.e6_directions, cfg.e6_positions, seed=seed
+    )
+    log_f, _ = network_envelope(model, {"optimizer": "sgd", "lr": 1.0}, probe, task.max_lag)
+    return {"g": out["g"], "total": out["total"], "log_f": np.asarray(log_f)[list(task.lags)]}

@@ -275,20 +275,6 @@ def _optimizer(model, cfg: TrainConfig):
     return torch.optim.RMSprop(p, lr=lr)
 
 
-def _e6(model, task, cfg, probe, seed):
-    """The detection-size measurement of one network (E6), on the CPU."""
-    from . import diagnostics as dg
-    from .lag_signal import lag_contributions
-    from .task import make_batch
-
-    b = make_batch(task, cfg.e6_batch, "psi", 1)
-    out = lag_contributions(
-        model, b.x, b.y, task.lags, cfg.e6_directions, cfg.e6_positions, seed=seed
-    )
-    log_f, _ = dg.network_envelope(model, {"optimizer": "sgd", "lr": 1.0}, probe, task.max_lag)
-    return {"g": out["g"], "total": out["total"], "log_f": np.asarray(log_f)[list(task.lags)]}
-
-
 #: The parts of a cell's time (:attr:`CellResult.timings`, seconds): model and batches set
 #: up and bookkeeping, training-batch generation, optimizer steps, and the per-checkpoint
 #: diagnostics (learned kernel with held-out loss, envelope, gradient noise), then E6, E7
@@ -323,6 +309,7 @@ def run_cell(cell: Cell) -> CellResult:
     from verify import recurrences as rec
 
     from . import diagnostics as dg
+    from .lag_signal import e6_measure
     from .models import Model
     from .task import make_batch
 
@@ -368,7 +355,7 @@ def run_cell(cell: Cell) -> CellResult:
     e6 = {}
     measure_e6 = cfg.e6_batch > 0 and cell.role in ("main", "spectrum")
     if measure_e6:
-        e6["init"] = _e6(model, task, cfg, probe, int(seeds[3]))
+        e6["init"] = e6_measure(model, task, cfg, probe, int(seeds[3]))
         tick("E6")
     transport = {}
     # the independent networks (the tails cells share their start with a main cell)
@@ -427,7 +414,7 @@ def run_cell(cell: Cell) -> CellResult:
             rows[key].append(val)
         tick("setup")  # bookkeeping
     if measure_e6:
-        e6["final"] = _e6(model, task, cfg, probe, int(seeds[3]))
+        e6["final"] = e6_measure(model, task, cfg, probe, int(seeds[3]))
         tick("E6")
     if measure_transport:
         transport["final"] = _transport(model, probe[: cfg.transport_probe], L)
