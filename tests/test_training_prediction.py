@@ -94,3 +94,14 @@ def test_e3_equivalence_at_the_seed_level():
     # too noisy to tell: neither inside nor outside the margin
     assert _equivalence(0.5 + 2.0 * rng.standard_normal(6), 1.0)[0] == "inconclusive"
     assert _equivalence([0.0], 1.0)[0] == "inconclusive"  # one seed
+
+
+def test_e4_decides_over_seeds():
+    from verify.training.windows import seed_fraction_verdict
+
+    assert seed_fraction_verdict([0.95, 0.9, 1.0, 0.92, 0.97], 0.8)[0] == "pass"
+    assert seed_fraction_verdict([0.4, 0.5, 0.45, 0.55, 0.5], 0.8)[0] == "fail"
+    assert seed_fraction_verdict([0.5, 1.0, 0.7, 0.95, 0.6], 0.8)[0] == "inconclusive"
+    v, m, lo, ci = seed_fraction_verdict([0.9], 0.8)  # one seed: reported, not decided
+    assert v == "inconclusive" and m == 0.9 and math.isnan(lo)
+    assert seed_fraction_verdict([], 0.8)[0] == "error"
