@@ -30,7 +30,7 @@ from dataclasses import replace
 from _common import machine, write_atomic
 
 DIAGNOSTICS = ("kernel and loss", "envelope", "gradient noise")
-ONCE = ("E6", "E7", "psi (E5)")
+ONCE = ("E6", "E7", "psi (E5)", "update check (E3)")
 #: once per cell as well (model, optimizer and held-out batches; bookkeeping per checkpoint
 #: is a few milliseconds of it)
 SETUP = "setup"

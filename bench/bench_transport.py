@@ -158,20 +158,27 @@ def torch_exact(torch, net, x, max_lag):
     return np.log(f) - np.log(_counts(B, T, max_lag))
 
 
-def torch_pipeline(torch, net, x, max_lag):
+def torch_gru(torch, net):
+    """``torch.nn.GRU`` (float64) holding ``net``'s weights, built once, outside any timing."""
+    gru = torch.nn.GRU(net.weight_ih.shape[1], net.hidden, batch_first=True).double()
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(gru, name + "_l0").copy_(torch.from_numpy(getattr(net, name)))
+    return gru
+
+
+def torch_pipeline(torch, gru, x, max_lag):
     """``log f`` of the first order from the inputs, all in PyTorch: the strongest pipeline.
 
     ``torch.nn.GRU`` (one fused call over the sequence) gives the states; the gates of
     every step follow from the states in one batched matrix product (nothing sequential
     is left); then ``r``, ``d`` and :func:`torch_prefix`.  What a practitioner with PyTorch
-    would run to get the envelope of a model from its inputs.
+    would run to get the envelope of a model from its inputs (eager mode; ``gru`` from
+    :func:`torch_gru`).
     """
     B, T, D = x.shape
-    H = net.hidden
-    gru = torch.nn.GRU(D, H, batch_first=True).double()
+    H = gru.hidden_size
     with torch.no_grad():
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(gru, name + "_l0").copy_(torch.from_numpy(getattr(net, name)))
         xt = torch.from_numpy(x)
         out, _ = gru(xt)
         hp = torch.cat([torch.zeros(B, 1, H, dtype=out.dtype), out[:, :-1]], 1)

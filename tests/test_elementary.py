@@ -208,6 +208,7 @@ SPECIAL = {
         (710.0, math.inf),
         (-1e300, -1.0),
         (0.0, 0.0),
+        (-0.0, -0.0),
     ],
     "tanh": [(math.inf, 1.0), (-math.inf, -1.0), (math.nan, math.nan), (0.0, 0.0), (800.0, 1.0)],
     "sin": [(0.0, 0.0), (math.nan, math.nan)],
@@ -245,11 +246,16 @@ def test_sigmoid_within_two_ulp_of_high_precision_and_numba_equals_numpy():
     np.testing.assert_array_equal(_apply_numba(6, x), got)
     special = np.array([np.inf, -np.inf, np.nan, -800.0])
     np.testing.assert_array_equal(el.sigmoid(special), [1.0, 0.0, np.nan, 0.0])
+    np.testing.assert_array_equal(_apply_numba(6, special), [1.0, 0.0, np.nan, 0.0])
 
 
-def test_tanh_keeps_the_sign_of_zero():
-    assert math.copysign(1.0, el.tanh(np.array(-0.0))) == -1.0
-    assert math.copysign(1.0, el.tanh(np.array(0.0))) == 1.0
+@pytest.mark.parametrize("fn", [el.tanh, el.expm1])
+def test_the_sign_of_zero_is_kept(fn):
+    # ulp_distance counts -0 and +0 as equal, so the sign is checked here
+    assert math.copysign(1.0, fn(np.array(-0.0))) == -1.0
+    assert math.copysign(1.0, fn(np.array(0.0))) == 1.0
+    code = 5 if fn is el.tanh else 4
+    assert math.copysign(1.0, _apply_numba(code, np.array([-0.0]))[0]) == -1.0
 
 
 def test_cos_near_half_pi_keeps_relative_accuracy():

@@ -82,6 +82,11 @@ def test_e3_judges_only_where_the_update_alpha_moved():
     res = _e3(alpha_heavy=1.3, seeds=5)
     assert res.rows[0]["seeds"] == 5 and res.rows[0]["manipulation reached the update"]
     assert res.rows[0]["measured change per seed"] == [0.0] * 5  # identical windows
+    # the prediction moves the window (heavier update noise, larger kappa and scale) while
+    # the windows did not move in any seed: a FAIL, not a tie that looks decisive by zero
+    # spread alone (the per-seed values carry their resolution, Sheppard's q^2 / 12)
+    assert abs(res.rows[0]["predicted change (mean)"]) > 1
+    assert res.verdict == "fail"
 
 
 def test_e3_equivalence_at_the_seed_level():
@@ -94,6 +99,9 @@ def test_e3_equivalence_at_the_seed_level():
     # too noisy to tell: neither inside nor outside the margin
     assert _equivalence(0.5 + 2.0 * rng.standard_normal(6), 1.0)[0] == "inconclusive"
     assert _equivalence([0.0], 1.0)[0] == "inconclusive"  # one seed
+    # ties: zero sample spread, but the values' resolution keeps the interval open
+    assert _equivalence([0.9, 0.9], 1.0, quantum=1.0)[0] == "inconclusive"
+    assert _equivalence([0.9, 0.9], 1.0)[0] == "pass"  # without a resolution: spurious
 
 
 def test_e4_decides_over_seeds():
@@ -105,3 +113,4 @@ def test_e4_decides_over_seeds():
     v, m, lo, ci = seed_fraction_verdict([0.9], 0.8)  # one seed: reported, not decided
     assert v == "inconclusive" and m == 0.9 and math.isnan(lo)
     assert seed_fraction_verdict([], 0.8)[0] == "error"
+    assert seed_fraction_verdict([0.8, 0.8], 0.8, quantum=0.25)[0] == "inconclusive"

@@ -40,8 +40,9 @@ over units vectorises.
 
 Domains: :func:`sin` and :func:`cos` need ``|x| <= 5 pi / 4`` (the argument is reduced by a
 multiple ``k`` of ``pi/2`` with ``|k| <= 2``; larger arguments give wrong results);
-:func:`log` and :func:`exp` accept every double, including subnormals, zero, infinities
-and NaN, with the C library's special values.
+:func:`log`, :func:`exp`, :func:`expm1`, :func:`tanh` and :func:`sigmoid` accept every
+double, including subnormals, signed zeros, infinities and NaN, with the C library's
+special values (``sigmoid``: 0 and 1 at the infinities).
 
 The kernels that inline these functions are cached under a stamp of the whole package
 (:mod:`verify._jit`), so editing this module recompiles them.
@@ -300,7 +301,7 @@ def exp(x):
 
 @register_jitable(inline="always")
 def expm1(x):
-    """``math.expm1(x)`` to < 2 ulp for every double (overflow to inf), without branches."""
+    """``math.expm1(x)`` to <= 2 ulp for every double (overflow to inf), without branches."""
     k, e = _exp_reduced(x)
     # k <= 56: 2^k e + (2^k - 1), the form without cancellation; above, the 1 is below
     # half an ulp of exp(x) and exp's own two-factor scaling avoids a spurious overflow
@@ -310,12 +311,12 @@ def expm1(x):
     k1 = (k * 0.5 + _SHIFTER) - _SHIFTER
     big = ((1.0 + e) * _pow2(k1)) * _pow2(k - k1) - 1.0
     y = _select(k > 56.0, big, ps * e + (ps - 1.0))
-    return _select(x == x, y, x)  # NaN stays NaN
+    return _select(x == 0.0, x, _select(x == x, y, x))  # +-0 and NaN returned as given
 
 
 @register_jitable(inline="always")
 def tanh(x):
-    """``math.tanh(x)`` to < 3 ulp for every double, without branches."""
+    """``math.tanh(x)`` to <= 3 ulp for every double, without branches."""
     t = expm1(-2.0 * _select(x < 0.0, -x, x))
     y = (0.0 - t) / (t + 2.0)
     return _select(x < 0.0, -y, _select(x == 0.0, x, y))  # tanh(-0.0) = -0.0
@@ -323,6 +324,6 @@ def tanh(x):
 
 @register_jitable(inline="always")
 def sigmoid(x):
-    """The logistic function ``1 / (1 + exp(-x))`` to < 2 ulp, without branches."""
+    """The logistic function ``1 / (1 + exp(-x))`` to <= 2 ulp, without branches."""
     e = exp(_select(x < 0.0, x, -x))
     return _select(x < 0.0, e, 1.0) / (1.0 + e)

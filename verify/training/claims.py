@@ -82,8 +82,8 @@ def _split(t: dict) -> dict:
         return {}
     diag = sum(t.get(k, 0.0) for k in DIAGNOSTICS)
     total = sum(t.values())
-    once = sum(t.get(k, 0.0) for k in ("E6", "E7", "psi (E5)"))
+    once = sum(t.get(k, 0.0) for k in ("E6", "E7", "psi (E5)", "update check (E3)"))
     return {"training s": round(t.get("training", 0.0) + t.get("data", 0.0), 2),
             "diagnostics s": round(diag, 2),
             "diagnostics share": round(diag / total, 3) if total else None,
-            "E6+E7+psi s": round(once, 2)}  # fmt: skip
+            "E6, E7, psi, E3 check s": round(once, 2)}  # fmt: skip

@@ -277,10 +277,10 @@ def _optimizer(model, cfg: TrainConfig):
 
 #: The parts of a cell's time (:attr:`CellResult.timings`, seconds): model and batches set
 #: up and bookkeeping, training-batch generation, optimizer steps, and the per-checkpoint
-#: diagnostics (learned kernel with held-out loss, envelope, gradient noise), then E6, E7
-#: and psi.
+#: diagnostics (learned kernel with held-out loss, envelope, gradient noise), then E6, E7,
+#: psi and, in E3's added-noise cells, the update check.
 SPLIT = ("setup", "data", "training", "kernel and loss", "envelope", "gradient noise", "E6",
-         "E7", "psi (E5)")  # fmt: skip
+         "E7", "psi (E5)", "update check (E3)")  # fmt: skip
 
 
 class _Ticker:
@@ -422,7 +422,7 @@ def run_cell(cell: Cell) -> CellResult:
     update = {}
     if added is not None:
         update = dg.update_noise(model, task, cfg, added, seed=int(seeds[2]) % 2**31)
-        tick("gradient noise")
+        tick("update check (E3)")
     psi = dg.psi_samples(model, make_batch(task, cfg.psi_batch, "psi"), L, seed=int(seeds[3]))
     psi = psi * np.exp(log_f - np.max(log_f))  # weighted by mu (the envelope), as the author
     tick("psi (E5)")
