@@ -36,6 +36,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numba
@@ -75,6 +76,19 @@ class Table:
         for w, a, b, ra, rb, roof in self.rows:
             out.append(f"| {w} | {a} | {b} | {ra:.3g} | {rb:.3g} | **{ra / rb:.2f}x** | {roof} |")
         return "\n".join(out)
+
+
+@contextmanager
+def threads_each(torch, n):
+    """numba and torch on ``n`` threads inside the block, their previous count after it."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+        torch.set_num_threads(before)
 
 
 def timed(fn, repeat):
@@ -172,14 +186,9 @@ def bench_transport(tab, batch, hidden, steps, repeat, peak, peak1=None, dev="cp
             t_ours, t_np, roof)  # fmt: skip
     # the same on one thread each: on a shared machine, the ratio with equal resources
     threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    torch.set_num_threads(1)
-    try:
+    with threads_each(torch, 1):
         t_ours1 = timed(lambda: bt.ours_first(r, d, L), repeat)
         t_tp1 = timed(lambda: bt.torch_prefix(torch, rt, dt, L), repeat)
-    finally:
-        numba.set_num_threads(threads)
-        torch.set_num_threads(threads)
     tab.add(label + ", from (r, d), 1 thread each", "numba", "torch prefix-sum (as above)",
             n, t_ours1, t_tp1, f"{2 * n / t_ours1 / peak1:.0%} of the 1-thread roof")  # fmt: skip
     # the prefix-sum peers stream ~128 bytes per (sequence, position, lag, unit) element:
@@ -202,14 +211,9 @@ def bench_transport(tab, batch, hidden, steps, repeat, peak, peak1=None, dev="cp
     madds = 2 * n + batch * steps * 3 * hidden * (hidden + D)
     e2e = {}
     for th in (threads, 1):
-        numba.set_num_threads(th)
-        torch.set_num_threads(th)
-        try:
+        with threads_each(torch, th):
             t_op = timed(lambda: bt.ours_pipeline(net, x, L), repeat)
             t_tpp = timed(lambda: bt.torch_pipeline(torch, gru, x, L), repeat)
-        finally:
-            numba.set_num_threads(threads)
-            torch.set_num_threads(threads)
         e2e[th] = (t_op, t_tpp)
         pk = peak if th == threads else peak1
         tab.add(label + f", end to end from the inputs{', 1 thread each' if th == 1 else ''}",

@@ -82,24 +82,27 @@ def _gru_gates(xi_t, hh, H, rg, zg, ng):
 
 
 @jit
+def _add_product(wt, v, out):
+    # out += v W^T for wt = W^T (K, G): each entry summed over k in order (as a dot product
+    # would be, term by term), with the loop over g innermost so that it vectorises
+    for k in range(v.shape[0]):
+        vk = v[k]
+        for g in range(out.shape[0]):
+            out[g] += wt[k, g] * vk
+
+
+@jit
 def _recurrent_product(wt, b_hh, h_t, hh):
-    # hh = b_hh + W_hh h, each entry summed over k in order (as a dot product would be,
-    # term by term), with the loop over g innermost so that it vectorises
+    # hh = b_hh + W_hh h
     hh[:] = b_hh
-    for k in range(h_t.shape[0]):
-        hk = h_t[k]
-        for g in range(hh.shape[0]):
-            hh[g] += wt[k, g] * hk
+    _add_product(wt, h_t, hh)
 
 
 @jit
 def _input_projection(x_t, w_it, b_ih, out):
-    # out = b_ih + x_t W_ih^T, summed over inputs in order (loop over outputs innermost)
+    # out = b_ih + x_t W_ih^T
     out[:] = b_ih
-    for k in range(x_t.shape[0]):
-        xk = x_t[k]
-        for g in range(out.shape[0]):
-            out[g] += w_it[k, g] * xk
+    _add_product(w_it, x_t, out)
 
 
 @jit
@@ -191,10 +194,7 @@ def _lstm_sequence(xi, w_hh, b_hh, h, c, i_out, f_out, g_out, o_out):
     for t in range(T):
         for g in range(4 * H):
             pre[g] = xi[t, g] + b_hh[g]
-        for k in range(H):
-            hk = h[t, k]
-            for g in range(4 * H):
-                pre[g] += wt[k, g] * hk
+        _add_product(wt, h[t], pre)
         for q in range(H):
             ig = el.sigmoid(pre[q])
             fg = el.sigmoid(pre[H + q])
@@ -232,10 +232,7 @@ def _lstm_factor_sequence(x, w_it, b_ih, w_hh, b_hh, dg, h0, c0, order, fac, cor
         _input_projection(x[t], w_it, b_ih, pre)
         for g in range(G):
             pre[g] += b_hh[g]
-        for k in range(H):
-            hk = h[k]
-            for g in range(G):
-                pre[g] += wt[k, g] * hk
+        _add_product(wt, h, pre)
         for q in range(H):  # branch-free gates: vectorises
             ig[q] = el.sigmoid(pre[q])
             fg[q] = el.sigmoid(pre[H + q])

@@ -32,6 +32,7 @@ class LSTM(TorchLayout):
     gate_names = "ifgo"
     _factor_kernel = staticmethod(kernels.lstm_factors)
     _factor_blocks = "ifg"
+    _factor_extra_states = 1  # c0
 
     @property
     def state_size(self) -> int:  # noqa: D102

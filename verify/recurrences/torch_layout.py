@@ -109,9 +109,11 @@ class TorchLayout(Cell):
                  bias_ih=self.bias_ih, bias_hh=self.bias_hh)  # fmt: skip
 
     #: the numba kernel that goes from inputs to transport factors (kernels.gru_factors,
-    #: kernels.lstm_factors), and the gate blocks whose diagonals it takes
+    #: kernels.lstm_factors), the gate blocks whose diagonals it takes, and how many state
+    #: arrays it starts from besides ``h0`` (zeros: the LSTM's ``c0``)
     _factor_kernel = None
     _factor_blocks = ""
+    _factor_extra_states = 0
 
     def fused_factors(self, x, order, h0=None):
         """The transport factors ``(fac, corr)`` of a product order in one pass over ``x``.
@@ -128,7 +130,7 @@ class TorchLayout(Cell):
         w = self.weight_hh
         dg = np.stack([np.diag(self.block(w, g)) for g in self._factor_blocks])
         h0 = np.ascontiguousarray(self._initial("h0", h0, B))
-        init = (h0, np.zeros((B, H))) if self.kind == "lstm" else (h0,)
+        init = (h0, *(np.zeros((B, H)) for _ in range(self._factor_extra_states)))
         fac, corr = np.empty((B, T, H)), np.empty((B, T, H))
         self._factor_kernel(x, np.ascontiguousarray(self.weight_ih.T), self.bias_ih, w,
                             self.bias_hh, dg, *init, code, fac, corr)  # fmt: skip

@@ -201,6 +201,11 @@ def pooled_tail(proj, n_boot, seed, level=0.95):
     }
 
 
+def _flat_grad(params) -> torch.Tensor:
+    """The gradients held by ``params``, concatenated in order."""
+    return torch.cat([p.grad.reshape(-1) for p in params])
+
+
 class GradientNoise:
     """E3's manipulation: SaS noise of a set tail index added to the gradient at each step.
 
@@ -222,7 +227,7 @@ class GradientNoise:
         """IQR-matched noise from the gradient now held by ``model`` (the first batch's)."""
         import theory
 
-        g = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+        g = _flat_grad(model.parameters())
         s = cfg.grad_noise_scale * float(torch.sqrt(torch.mean(g * g)))
         if not s > 0.0:
             raise ValueError("the first batch's gradient is zero: no scale for the added noise")
@@ -270,7 +275,7 @@ def update_noise(model, task, cfg, added: GradientNoise, seed: int = 0) -> dict:
         torch.mean((y_hat - torch.as_tensor(b.y, dtype=dtype)) ** 2).backward()
         if cfg.clip is not None:
             torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-        g = torch.cat([p.grad.reshape(-1) for p in params]).detach().cpu().numpy()
+        g = _flat_grad(params).detach().cpu().numpy()
         rows.append(g + added.draw(size, 2**40 + k))
     model.zero_grad()
     u = np.random.default_rng(seed).standard_normal((cfg.update_directions, size))

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .learning import gate, gate_note, signal_cells
+from .learning import gate, gate_note, kappa, signal_cells
 from .prediction import calibrate, predicted_window_idx, theory_window
 
 __all__ = [
@@ -133,9 +133,8 @@ def _in_steps(r, s):
     measured noise, not from the per-sequence gradients.
     """
     u = r.update_noise
-    a = min(float(u["alpha"]), 2.0)
     return dict(s, n_emp=np.asarray(s["n_emp"], dtype=float) / r.train["batch"],
-                kappa=a / (a - 1.0) if a > 1.0 else math.nan, sigma=float(u["sigma"]))  # fmt: skip
+                kappa=kappa(min(float(u["alpha"]), 2.0)), sigma=float(u["sigma"]))  # fmt: skip
 
 
 def _e3_pair(light, heavy, log_c):
@@ -202,9 +201,8 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
                          f"{u['alpha']:.3f} [{u['alpha_lo']:.3f}, {u['alpha_hi']:.3f}]",
                          "samples": u["samples"], "sigma set": u["sigma_set"],
                          "update sigma_hat": u["sigma"]})  # fmt: skip
-    light = by[conds[0]]
-    log_c = calibrate([ss for _, _, ss in light.values()]) if light else math.nan
     base = by[conds[0]]
+    log_c = calibrate([ss for _, _, ss in base.values()]) if base else math.nan
     for c_heavy in conds[1:]:
         hv = by[c_heavy]
         seeds = sorted(set(base) & set(hv))
@@ -216,13 +214,13 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
         pairs.append((c_heavy, reached))
     verdicts, table = [], []
     for c_heavy, reached in pairs:
-        per_seed = _e3_pair(light, by[c_heavy], log_c) if np.isfinite(log_c) else {}
+        per_seed = _e3_pair(base, by[c_heavy], log_c) if np.isfinite(log_c) else {}
         diffs = [m - p for m, p in per_seed.values()]
         # a change of one window at one checkpoint moves the mean index by 1 / checkpoints
         n_ck = max((len(r.ns) for r, _, _ in by[c_heavy].values()), default=1)
         v, m, b90, b95 = _equivalence(diffs, E4_MARGIN, quantum=1.0 / n_ck)
         pred = float(np.mean([p for _, p in per_seed.values()])) if per_seed else math.nan
-        no_kappa = any(not np.isfinite(ss["kappa"]) for d in (light, by[c_heavy])
+        no_kappa = any(not np.isfinite(ss["kappa"]) for d in (base, by[c_heavy])
                        for _, _, ss in d.values())  # fmt: skip
         why = None
         if not reached:
@@ -247,7 +245,7 @@ def check_e3(results, sums, control, ref, alphas=(2.0, 1.6, 1.3)):
             "predicted change (mean)": pred,
             "verdict": why or v,
         })  # fmt: skip
-    if not light or not any(by[c] for c in conds[1:]):
+    if not base or not any(by[c] for c in conds[1:]):
         ungated = "error"
         notes.append("No gradient-noise cells with a manipulation check were found.")
     elif not np.isfinite(log_c):
